@@ -1,0 +1,102 @@
+# portico: see README.  Targets: all run test install clean fmt
+# make test SANITIZE=1 builds into objs-san/ with ASan + UBSan.
+
+-include objs/Makefile.conf
+
+ifeq ($(SANITIZE),1)
+OBJDIR = objs-san
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+else
+OBJDIR = objs
+SAN =
+endif
+
+PREFIX ?= /usr/local/portico
+DESTDIR ?=
+MANDIR ?= $(PREFIX)/share/man
+INITDIR ?= /etc/init.d
+UNITDIR ?= /lib/systemd/system
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter
+CFLAGS_ALL = -std=gnu11 $(OPT) $(WARN) $(SAN) -I. -Icommon -I$(OBJDIR) \
+	-Iobjs $(LIB_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(SAN) $(LIB_LIBS) $(LDFLAGS)
+
+SRCS = $(wildcard common/*.c master/*.c worker/*.c)
+OBJS = $(SRCS:%.c=$(OBJDIR)/%.o)
+LIBOBJS = $(filter-out $(OBJDIR)/master/main.o,$(OBJS))
+UNIT_SRCS = $(wildcard t/unit/*.c)
+UNITS = $(UNIT_SRCS:t/unit/%.c=$(OBJDIR)/unit/%)
+
+.PHONY: all run test unit install clean fmt configure-check
+
+all: $(OBJDIR)/portico $(UNITS)
+
+# configure on first use; as root on Debian it installs what is missing
+objs/Makefile.conf:
+	@if [ "$$(id -u)" = 0 ]; then ./configure --install-deps; \
+	else ./configure; fi
+
+$(OBJDIR)/%.o: %.c objs/Makefile.conf
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(OBJDIR)/libportico.a: $(LIBOBJS)
+	rm -f $@
+	ar rcs $@ $(LIBOBJS)
+
+$(OBJDIR)/portico: $(OBJDIR)/master/main.o $(OBJDIR)/libportico.a
+	$(CC) -o $@ $(OBJDIR)/master/main.o $(OBJDIR)/libportico.a $(LDLIBS_ALL)
+
+# unit tests #include the .c under test and link the rest from the archive
+$(OBJDIR)/unit/%: t/unit/%.c $(OBJDIR)/libportico.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -MMD -MP -o $@ $< \
+		$(OBJDIR)/libportico.a $(LDLIBS_ALL)
+
+unit: $(UNITS)
+
+test: all
+	PORTICO_BIN=$(CURDIR)/$(OBJDIR)/portico \
+	PORTICO_UNITDIR=$(CURDIR)/$(OBJDIR)/unit \
+	PORTICO_SANITIZE=$(SANITIZE) \
+		prove -r $(PROVEFLAGS) t/
+
+RUNDIR = $(CURDIR)/objs/run/
+run: $(OBJDIR)/portico
+	@mkdir -p $(RUNDIR)logs
+	@echo "portico: listening on http://127.0.0.1:8080/ (Ctrl-C stops it)"
+	$(OBJDIR)/portico -p $(RUNDIR) -c $(CURDIR)/conf/portico.conf \
+		-g 'daemon off; error_log stderr notice;'
+
+install: $(OBJDIR)/portico
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/conf \
+		$(DESTDIR)$(PREFIX)/logs $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(INITDIR) $(DESTDIR)$(UNITDIR)
+	install -m 755 $(OBJDIR)/portico $(DESTDIR)$(PREFIX)/sbin/portico
+	install -m 644 man/portico.8 $(DESTDIR)$(MANDIR)/man8/portico.8
+	install -m 644 man/portico.conf.5 $(DESTDIR)$(MANDIR)/man5/portico.conf.5
+	install -m 644 conf/mime.types $(DESTDIR)$(PREFIX)/conf/mime.types
+	@if [ -f $(DESTDIR)$(PREFIX)/conf/portico.conf ]; then \
+		echo "keeping existing $(DESTDIR)$(PREFIX)/conf/portico.conf"; \
+	else install -m 644 conf/portico.conf \
+		$(DESTDIR)$(PREFIX)/conf/portico.conf; fi
+	sed -e 's|@SBIN@|$(PREFIX)/sbin/portico|g' \
+	    -e 's|@CONF@|$(PREFIX)/conf/portico.conf|g' \
+	    -e 's|@PID@|$(PREFIX)/logs/portico.pid|g' \
+	    conf/portico.init.in > $(DESTDIR)$(INITDIR)/portico
+	chmod 755 $(DESTDIR)$(INITDIR)/portico
+	sed -e 's|@SBIN@|$(PREFIX)/sbin/portico|g' \
+	    -e 's|@CONF@|$(PREFIX)/conf/portico.conf|g' \
+	    -e 's|@PID@|$(PREFIX)/logs/portico.pid|g' \
+	    conf/portico.service.in > $(DESTDIR)$(UNITDIR)/portico.service
+
+clean:
+	rm -rf objs objs-san
+
+fmt:
+	clang-format -i common/*.[ch] master/*.[ch] worker/*.[ch] t/unit/*.c
+
+-include $(OBJS:.o=.d) $(UNITS:=.d)

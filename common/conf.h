@@ -1,0 +1,161 @@
+/*
+ * conf.h: the configuration of one generation.  Everything here lives in
+ * the generation's arena and is read-only after the master has built it.
+ */
+#ifndef PORTICO_CONF_H
+#define PORTICO_CONF_H
+
+#include "core.h"
+
+#include <sys/socket.h>
+
+#include "arena.h"
+#include "var.h"
+
+/* contexts a directive may appear in */
+#define CTX_MAIN	0x01
+#define CTX_EVENTS	0x02
+#define CTX_HTTP	0x04
+#define CTX_SERVER	0x08
+#define CTX_LOCATION	0x10
+#define CTX_TYPES	0x20
+#define CTX_ANY		0x3f
+
+struct conf_main {
+	int		 mc_daemon;
+	int		 mc_master;
+	int64_t		 mc_workers;		/* 0: auto */
+	int64_t		 mc_rlimit_nofile;
+	msec_t		 mc_shutdown_timeout;
+	char		*mc_pid;		/* absolute */
+	char		*mc_user;
+	char		*mc_group;
+	char		*mc_error_log;		/* absolute, or "stderr" */
+	int		 mc_error_level;
+	int64_t		 mc_worker_connections;
+	int		 mc_multi_accept;
+	int		 mc_events_seen;
+};
+
+struct conf_type {
+	const char	*t_ext;
+	const char	*t_type;
+};
+
+struct conf_types {
+	struct conf_type *ty_list;
+	int		 ty_n;
+	int		 ty_cap;
+};
+
+enum loc_match {
+	LOC_PREFIX = 0,
+	LOC_EXACT,		/* = */
+	LOC_NOREGEX,		/* ^~ */
+	LOC_NAMED,		/* @name */
+};
+
+struct conf_loc {
+	char		*lc_name;
+	int		 lc_match;
+	size_t		 lc_namelen;
+	struct conf_loc	*lc_parent;
+	struct conf_loc	*lc_children;		/* nested locations */
+	struct conf_loc	*lc_next;		/* sibling */
+	const char	*lc_file;
+	int		 lc_line;
+
+	/* rewrite phase: not inherited, as in nginx */
+	int		 lc_return_code;	/* UNSET: none */
+	struct var_tpl	*lc_return_text;
+
+	/* inherited */
+	msec_t		 lc_keepalive_timeout;
+	msec_t		 lc_keepalive_header;
+	int64_t		 lc_keepalive_requests;
+	msec_t		 lc_send_timeout;
+	int		 lc_server_tokens;
+	char		*lc_default_type;
+	struct conf_types *lc_types;
+};
+
+struct conf_listen {
+	struct sockaddr_storage	 li_addr;
+	socklen_t		 li_addrlen;
+	char			 li_text[80];	/* "127.0.0.1:8080" */
+	int			 li_default;
+	int64_t			 li_backlog;
+	int			 li_ipv6only;
+	const char		*li_file;
+	int			 li_line;
+	struct conf_listen	*li_next;
+};
+
+struct conf_srv {
+	struct conf_listen	*sc_listens;
+	char			**sc_names;
+	int			 sc_nnames;
+	msec_t			 sc_client_header_timeout;
+	struct conf_loc		*sc_loc;	/* server level; root of tree */
+	struct conf_srv		*sc_next;
+	const char		*sc_file;
+	int			 sc_line;
+};
+
+struct conf_http {
+	struct conf_srv		*hc_srv;	/* http-level defaults */
+	struct conf_loc		*hc_loc;	/* http-level defaults */
+	struct conf_srv		*hc_servers;
+};
+
+/* one listening address of the generation, and the servers on it */
+struct gen_listen {
+	struct sockaddr_storage	 gl_addr;
+	socklen_t		 gl_addrlen;
+	char			 gl_text[80];
+	int64_t			 gl_backlog;
+	int			 gl_ipv6only;
+	int			 gl_fd;		/* set by the master */
+	struct conf_srv		*gl_default;
+	struct conf_srv		**gl_servers;
+	int			 gl_nservers;
+};
+
+struct conf_file {
+	char			*cf_path;
+	char			*cf_data;
+	size_t			 cf_len;
+	struct conf_file	*cf_next;
+};
+
+struct gen {
+	struct arena		*g_arena;
+	unsigned		 g_id;
+	char			*g_prefix;	/* ends with '/' */
+	char			*g_conf_path;
+	char			*g_conf_dir;	/* ends with '/' */
+	struct conf_main	*g_main;
+	struct conf_http	*g_http;	/* NULL without http {} */
+	struct gen_listen	*g_listens;
+	int			 g_nlistens;
+	struct conf_file	*g_files;	/* in reading order, for -T */
+	int			 g_errors;
+};
+
+/* conf.c */
+struct gen	*conf_load(const char *prefix, const char *path,
+		    const char *params, int is_root);
+void		 conf_free(struct gen *);
+void		 conf_print_directives(FILE *);
+int		 conf_is_documented_ctx(int ctx);
+const char	*conf_ctx_names(int ctx, char *buf, size_t len);
+
+/* lookups used by the data path */
+struct conf_srv	*conf_find_server(const struct gen_listen *, const char *host,
+		    size_t len);
+struct conf_loc	*conf_find_location(struct conf_loc *srvloc, const char *uri,
+		    size_t len);
+const char	*conf_mime_type(const struct conf_loc *, const char *ext,
+		    size_t len);
+
+#endif

@@ -1,0 +1,988 @@
+/*
+ * conf_dir.c: the directive table, the setters it names, nginx's
+ * defaults and inheritance (conf_finish), and the lookups the data path
+ * makes into the finished tree.
+ */
+#include "core.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include "conf_int.h"
+#include "log.h"
+#include "str.h"
+
+#define OFF_MAIN(f)	CONF_MAIN, offsetof(struct conf_main, f)
+#define OFF_SRV(f)	CONF_SRV, offsetof(struct conf_srv, f)
+#define OFF_LOC(f)	CONF_LOC, offsetof(struct conf_loc, f)
+
+struct conf_main *
+conf_main_new(struct arena *a)
+{
+	struct conf_main *m = arena_alloc(a, sizeof(*m));
+
+	m->mc_daemon = m->mc_master = m->mc_multi_accept = UNSET;
+	m->mc_workers = m->mc_rlimit_nofile = m->mc_worker_connections = UNSET;
+	m->mc_shutdown_timeout = UNSET;
+	m->mc_error_level = UNSET;
+	return m;
+}
+
+struct conf_srv *
+conf_srv_new(struct arena *a)
+{
+	struct conf_srv *s = arena_alloc(a, sizeof(*s));
+
+	s->sc_client_header_timeout = UNSET;
+	return s;
+}
+
+struct conf_loc *
+conf_loc_new(struct arena *a)
+{
+	struct conf_loc *l = arena_alloc(a, sizeof(*l));
+
+	l->lc_return_code = UNSET;
+	l->lc_keepalive_timeout = l->lc_keepalive_header = UNSET;
+	l->lc_keepalive_requests = l->lc_send_timeout = UNSET;
+	l->lc_server_tokens = UNSET;
+	return l;
+}
+
+static int
+dup_error(struct conf_parser *cp, char **argv)
+{
+	conf_error(cp, "\"%s\" directive is duplicate", argv[0]);
+	return -1;
+}
+
+static int
+bad_value(struct conf_parser *cp, char **argv, const char *v)
+{
+	conf_error(cp, "invalid value \"%s\" in \"%s\" directive", v, argv[0]);
+	return -1;
+}
+
+/* generic setters: the field is at c_offset in the directive's conf */
+
+static int
+set_flag(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	int *p = (int *)((char *)conf + c->c_offset);
+
+	if (*p != UNSET)
+		return dup_error(cp, argv);
+	if (strcasecmp(argv[1], "on") == 0)
+		*p = 1;
+	else if (strcasecmp(argv[1], "off") == 0)
+		*p = 0;
+	else {
+		conf_error(cp, "invalid value \"%s\" in \"%s\" directive, it "
+		    "must be \"on\" or \"off\"", argv[1], argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_num(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	int64_t *p = (int64_t *)((char *)conf + c->c_offset);
+	long long v;
+
+	if (*p != UNSET)
+		return dup_error(cp, argv);
+	if (str_parse_int(argv[1], INT_MAX, &v) == -1)
+		return bad_value(cp, argv, argv[1]);
+	*p = v;
+	return 0;
+}
+
+static int
+set_msec(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	msec_t *p = (msec_t *)((char *)conf + c->c_offset);
+
+	if (*p != UNSET)
+		return dup_error(cp, argv);
+	if (str_parse_time(argv[1], p) == -1) {
+		*p = UNSET;
+		return bad_value(cp, argv, argv[1]);
+	}
+	return 0;
+}
+
+static int
+set_str(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	char **p = (char **)((char *)conf + c->c_offset);
+
+	if (*p != NULL)
+		return dup_error(cp, argv);
+	*p = arena_strdup(cp->cp_arena, argv[1]);
+	return 0;
+}
+
+static int
+set_path(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	char **p = (char **)((char *)conf + c->c_offset);
+
+	if (*p != NULL)
+		return dup_error(cp, argv);
+	*p = conf_full_path(cp, argv[1], 0);
+	return 0;
+}
+
+/* main context */
+
+static int
+set_workers(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_main *m = conf;
+	long long v;
+
+	if (m->mc_workers != UNSET)
+		return dup_error(cp, argv);
+	if (strcmp(argv[1], "auto") == 0) {
+		m->mc_workers = 0;
+		return 0;
+	}
+	if (str_parse_int(argv[1], 1024, &v) == -1 || v == 0)
+		return bad_value(cp, argv, argv[1]);
+	m->mc_workers = v;
+	return 0;
+}
+
+static int
+set_user(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_main *m = conf;
+
+	if (m->mc_user != NULL)
+		return dup_error(cp, argv);
+	m->mc_user = arena_strdup(cp->cp_arena, argv[1]);
+	if (argc > 2)
+		m->mc_group = arena_strdup(cp->cp_arena, argv[2]);
+	return 0;
+}
+
+static int
+set_error_log(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_main *m = conf;
+	int level = LOG_ERR;
+
+	if (m->mc_error_log != NULL)
+		return dup_error(cp, argv);
+	if (argc > 2 && (level = log_level_parse(argv[2])) == -1) {
+		conf_error(cp, "invalid log level \"%s\"", argv[2]);
+		return -1;
+	}
+	m->mc_error_log = conf_full_path(cp, argv[1], 0);
+	m->mc_error_level = level;
+	return 0;
+}
+
+static int
+set_include(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	int ctx = CTX_MAIN;
+
+	/* the context of the directive that holds the include */
+	if (cp->cp_types != NULL)
+		ctx = CTX_TYPES;
+	else if (cp->cp_loc != NULL && cp->cp_loc->lc_name != NULL)
+		ctx = CTX_LOCATION;
+	else if (cp->cp_srv != NULL && cp->cp_http != NULL &&
+	    cp->cp_srv != cp->cp_http->hc_srv)
+		ctx = CTX_SERVER;
+	else if (cp->cp_http != NULL && cp->cp_srv != NULL)
+		ctx = CTX_HTTP;
+	else if (cp->cp_main->mc_events_seen == 2)
+		ctx = CTX_EVENTS;
+	return conf_include(cp, argv[1], ctx);
+}
+
+static int
+set_events(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_main *m = conf;
+	int rc;
+
+	if (m->mc_events_seen) {
+		dup_error(cp, argv);
+		return conf_skip_block(cp);
+	}
+	m->mc_events_seen = 2;		/* inside */
+	rc = conf_parse_block(cp, CTX_EVENTS);
+	m->mc_events_seen = 1;
+	return rc;
+}
+
+static int
+set_use(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	if (strcmp(argv[1], "epoll") != 0) {
+		conf_error(cp, "invalid event type \"%s\"", argv[1]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_http(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_http *h;
+	int rc;
+
+	if (cp->cp_gen->g_http != NULL) {
+		dup_error(cp, argv);
+		return conf_skip_block(cp);
+	}
+	h = arena_alloc(cp->cp_arena, sizeof(*h));
+	h->hc_srv = conf_srv_new(cp->cp_arena);
+	h->hc_loc = conf_loc_new(cp->cp_arena);
+	cp->cp_gen->g_http = cp->cp_http = h;
+	cp->cp_srv = h->hc_srv;
+	cp->cp_loc = h->hc_loc;
+	rc = conf_parse_block(cp, CTX_HTTP);
+	cp->cp_srv = NULL;
+	cp->cp_loc = NULL;
+	cp->cp_http = NULL;
+	return rc;
+}
+
+static int
+set_server(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_http *h = cp->cp_http;
+	struct conf_srv *s, **sp;
+	int rc;
+
+	s = conf_srv_new(cp->cp_arena);
+	s->sc_loc = conf_loc_new(cp->cp_arena);
+	s->sc_loc->lc_parent = h->hc_loc;
+	s->sc_file = cp->cp_in->in_path;
+	s->sc_line = cp->cp_line;
+	for (sp = &h->hc_servers; *sp != NULL; sp = &(*sp)->sc_next)
+		;
+	*sp = s;
+	cp->cp_srv = s;
+	cp->cp_loc = s->sc_loc;
+	rc = conf_parse_block(cp, CTX_SERVER);
+	cp->cp_srv = h->hc_srv;
+	cp->cp_loc = h->hc_loc;
+	return rc;
+}
+
+static int
+set_location(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_loc *parent = cp->cp_loc, *l, **lp;
+	const char *name;
+	int match = LOC_PREFIX, rc;
+
+	if (argc == 3) {
+		if (strcmp(argv[1], "=") == 0)
+			match = LOC_EXACT;
+		else if (strcmp(argv[1], "^~") == 0)
+			match = LOC_NOREGEX;
+		else if (strcmp(argv[1], "~") == 0 ||
+		    strcmp(argv[1], "~*") == 0) {
+			conf_error(cp, "regex locations are not supported yet");
+			return conf_skip_block(cp);
+		} else {
+			conf_error(cp, "invalid location modifier \"%s\"",
+			    argv[1]);
+			return conf_skip_block(cp);
+		}
+		name = argv[2];
+	} else {
+		name = argv[1];
+		if (name[0] == '=' && name[1] != '\0') {
+			match = LOC_EXACT;
+			name++;
+		} else if (name[0] == '^' && name[1] == '~' && name[2] != '\0') {
+			match = LOC_NOREGEX;
+			name += 2;
+		} else if (name[0] == '~') {
+			conf_error(cp, "regex locations are not supported yet");
+			return conf_skip_block(cp);
+		} else if (name[0] == '@')
+			match = LOC_NAMED;
+	}
+	if (parent->lc_name != NULL) {
+		if (parent->lc_match == LOC_EXACT) {
+			conf_error(cp, "location \"%s\" cannot be inside the "
+			    "exact location \"%s\"", name, parent->lc_name);
+			return conf_skip_block(cp);
+		}
+		if (parent->lc_match == LOC_NAMED) {
+			conf_error(cp, "location \"%s\" cannot be inside the "
+			    "named location \"%s\"", name, parent->lc_name);
+			return conf_skip_block(cp);
+		}
+		if (match == LOC_NAMED) {
+			conf_error(cp, "named location \"%s\" can be on the "
+			    "server level only", name);
+			return conf_skip_block(cp);
+		}
+		if (!str_has_prefix(name, parent->lc_name)) {
+			conf_error(cp, "location \"%s\" is outside location "
+			    "\"%s\"", name, parent->lc_name);
+			return conf_skip_block(cp);
+		}
+	}
+	for (lp = &parent->lc_children; *lp != NULL; lp = &(*lp)->lc_next) {
+		int exact_a = (*lp)->lc_match == LOC_EXACT;
+
+		if (strcmp((*lp)->lc_name, name) == 0 &&
+		    exact_a == (match == LOC_EXACT)) {
+			conf_error(cp, "duplicate location \"%s\"", name);
+			return conf_skip_block(cp);
+		}
+	}
+	l = conf_loc_new(cp->cp_arena);
+	l->lc_name = arena_strdup(cp->cp_arena, name);
+	l->lc_namelen = strlen(name);
+	l->lc_match = match;
+	l->lc_parent = parent;
+	l->lc_file = cp->cp_in->in_path;
+	l->lc_line = cp->cp_line;
+	*lp = l;
+	cp->cp_loc = l;
+	rc = conf_parse_block(cp, CTX_LOCATION);
+	cp->cp_loc = parent;
+	return rc;
+}
+
+static int
+parse_addr(struct conf_parser *cp, const char *text, struct conf_listen *li)
+{
+	struct addrinfo hints, *res;
+	char host[256];
+	const char *port, *h;
+	long long pn;
+	size_t hl;
+	int rc;
+
+	if (str_has_prefix(text, "unix:")) {
+		conf_error(cp, "unix domain sockets in \"listen\" are not "
+		    "supported yet");
+		return -1;
+	}
+	if (text[0] == '[') {
+		const char *rb = strchr(text, ']');
+
+		if (rb == NULL) {
+			conf_error(cp, "invalid IPv6 address in \"%s\" of the "
+			    "\"listen\" directive", text);
+			return -1;
+		}
+		h = text + 1;
+		hl = rb - h;
+		port = rb[1] == ':' ? rb + 2 : rb[1] == '\0' ? "80" : NULL;
+	} else if ((port = strrchr(text, ':')) != NULL) {
+		h = text;
+		hl = port - text;
+		port++;
+	} else if (str_parse_int(text, 65535, &pn) == 0) {
+		h = "*";
+		hl = 1;
+		port = text;
+	} else {
+		h = text;
+		hl = strlen(text);
+		port = "80";
+	}
+	if (port == NULL || str_parse_int(port, 65535, &pn) == -1 || pn == 0) {
+		conf_error(cp, "invalid port in \"%s\" of the \"listen\" "
+		    "directive", text);
+		return -1;
+	}
+	if (hl >= sizeof(host)) {
+		conf_error(cp, "host name too long in \"listen\"");
+		return -1;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memset(&li->li_addr, 0, sizeof(li->li_addr));
+	if (strcmp(host, "*") == 0 || host[0] == '\0') {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&li->li_addr;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(pn);
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		li->li_addrlen = sizeof(*sin);
+	} else {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE;
+		if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+			conf_error(cp, "host not found in \"%s\" of the "
+			    "\"listen\" directive", text);
+			return -1;
+		}
+		memcpy(&li->li_addr, res->ai_addr, res->ai_addrlen);
+		li->li_addrlen = res->ai_addrlen;
+		freeaddrinfo(res);
+		if (li->li_addr.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&li->li_addr)->sin6_port =
+			    htons(pn);
+		else
+			((struct sockaddr_in *)&li->li_addr)->sin_port =
+			    htons(pn);
+	}
+	if (li->li_addr.ss_family == AF_INET6) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6,
+		    &((struct sockaddr_in6 *)&li->li_addr)->sin6_addr, a,
+		    sizeof(a));
+		snprintf(li->li_text, sizeof(li->li_text), "[%s]:%lld", a, pn);
+	} else {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET,
+		    &((struct sockaddr_in *)&li->li_addr)->sin_addr, a,
+		    sizeof(a));
+		snprintf(li->li_text, sizeof(li->li_text), "%s:%lld", a, pn);
+	}
+	return 0;
+}
+
+static int
+set_listen(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_srv *s = conf;
+	struct conf_listen *li, **lp;
+	long long v;
+	int i;
+
+	li = arena_alloc(cp->cp_arena, sizeof(*li));
+	li->li_backlog = 511;
+	li->li_ipv6only = 1;
+	li->li_file = cp->cp_in->in_path;
+	li->li_line = cp->cp_line;
+	if (parse_addr(cp, argv[1], li) == -1)
+		return -1;
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "default_server") == 0 ||
+		    strcmp(argv[i], "default") == 0)
+			li->li_default = 1;
+		else if (str_has_prefix(argv[i], "backlog=")) {
+			if (str_parse_int(argv[i] + 8, INT_MAX, &v) == -1 ||
+			    v == 0) {
+				conf_error(cp, "invalid backlog \"%s\"",
+				    argv[i] + 8);
+				return -1;
+			}
+			li->li_backlog = v;
+		} else if (strcmp(argv[i], "ipv6only=on") == 0)
+			li->li_ipv6only = 1;
+		else if (strcmp(argv[i], "ipv6only=off") == 0)
+			li->li_ipv6only = 0;
+		else if (strcmp(argv[i], "ssl") == 0 ||
+		    strcmp(argv[i], "http2") == 0 ||
+		    strcmp(argv[i], "reuseport") == 0 ||
+		    strcmp(argv[i], "proxy_protocol") == 0) {
+			conf_error(cp, "the \"%s\" parameter of \"listen\" is "
+			    "not supported yet", argv[i]);
+			return -1;
+		} else {
+			conf_error(cp, "invalid parameter \"%s\"", argv[i]);
+			return -1;
+		}
+	}
+	for (lp = &s->sc_listens; *lp != NULL; lp = &(*lp)->li_next) {
+		if ((*lp)->li_addrlen == li->li_addrlen &&
+		    memcmp(&(*lp)->li_addr, &li->li_addr, li->li_addrlen) == 0) {
+			conf_error(cp, "duplicate listen %s", li->li_text);
+			return -1;
+		}
+	}
+	*lp = li;
+	return 0;
+}
+
+static int
+set_server_name(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_srv *s = conf;
+	char **names;
+	int i, j;
+
+	names = arena_alloc(cp->cp_arena, (s->sc_nnames + argc - 1) *
+	    sizeof(char *));
+	if (s->sc_nnames)
+		memcpy(names, s->sc_names, s->sc_nnames * sizeof(char *));
+	for (i = 1; i < argc; i++) {
+		char *n = arena_strdup(cp->cp_arena, argv[i]);
+
+		if (n[0] == '~') {
+			conf_error(cp, "regex server names are not supported "
+			    "yet");
+			return -1;
+		}
+		if (strchr(n, '*') != NULL && !str_has_prefix(n, "*.") &&
+		    !(strlen(n) > 2 && strcmp(n + strlen(n) - 2, ".*") == 0)) {
+			conf_error(cp, "invalid server name or wildcard \"%s\"",
+			    n);
+			return -1;
+		}
+		for (j = 0; n[j]; j++)
+			n[j] = tolower((unsigned char)n[j]);
+		names[s->sc_nnames++] = n;
+	}
+	s->sc_names = names;
+	return 0;
+}
+
+static int
+set_return(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_loc *l = conf;
+	const char *text = NULL;
+	char err[256];
+	long long code;
+
+	if (l->lc_return_code != UNSET)
+		return dup_error(cp, argv);
+	if (argc == 2 && (str_has_prefix(argv[1], "http://") ||
+	    str_has_prefix(argv[1], "https://") ||
+	    str_has_prefix(argv[1], "$scheme"))) {
+		code = 302;
+		text = argv[1];
+	} else {
+		if (str_parse_int(argv[1], 999, &code) == -1) {
+			conf_error(cp, "invalid return code \"%s\"", argv[1]);
+			return -1;
+		}
+		if (argc > 2)
+			text = argv[2];
+	}
+	l->lc_return_code = code;
+	if (text != NULL) {
+		l->lc_return_text = var_compile(cp->cp_arena, text, err,
+		    sizeof(err));
+		if (l->lc_return_text == NULL) {
+			conf_error(cp, "%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+set_keepalive_timeout(struct conf_parser *cp, const struct conf_cmd *c,
+    int argc, char **argv, void *conf)
+{
+	struct conf_loc *l = conf;
+
+	if (l->lc_keepalive_timeout != UNSET)
+		return dup_error(cp, argv);
+	if (str_parse_time(argv[1], &l->lc_keepalive_timeout) == -1) {
+		l->lc_keepalive_timeout = UNSET;
+		return bad_value(cp, argv, argv[1]);
+	}
+	if (argc > 2 && str_parse_time(argv[2], &l->lc_keepalive_header) == -1)
+		return bad_value(cp, argv, argv[2]);
+	return 0;
+}
+
+static int
+set_types(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_loc *l = conf;
+	int rc;
+
+	if (l->lc_types == NULL)
+		l->lc_types = arena_alloc(cp->cp_arena, sizeof(*l->lc_types));
+	cp->cp_types = l->lc_types;
+	rc = conf_parse_block(cp, CTX_TYPES);
+	cp->cp_types = NULL;
+	return rc;
+}
+
+int
+conf_types_add(struct conf_parser *cp, int argc, char **argv)
+{
+	struct conf_types *t = cp->cp_types;
+	struct conf_type *nl;
+	int i, j;
+
+	if (argc < 2) {
+		conf_error(cp, "invalid number of arguments in types");
+		return -1;
+	}
+	for (i = 1; i < argc; i++) {
+		char *ext = arena_strdup(cp->cp_arena, argv[i]);
+
+		for (j = 0; ext[j]; j++)
+			ext[j] = tolower((unsigned char)ext[j]);
+		if (t->ty_n == t->ty_cap) {
+			t->ty_cap = t->ty_cap ? t->ty_cap * 2 : 64;
+			nl = arena_alloc(cp->cp_arena,
+			    t->ty_cap * sizeof(*nl));
+			if (t->ty_n)
+				memcpy(nl, t->ty_list, t->ty_n * sizeof(*nl));
+			t->ty_list = nl;
+		}
+		t->ty_list[t->ty_n].t_ext = ext;
+		t->ty_list[t->ty_n++].t_type = arena_strdup(cp->cp_arena,
+		    argv[0]);
+	}
+	return 0;
+}
+
+#define SRV_LOC	(CTX_HTTP | CTX_SERVER | CTX_LOCATION)
+
+const struct conf_cmd conf_cmds[] = {
+	{ "daemon", CTX_MAIN, 0, 1, 1, set_flag, OFF_MAIN(mc_daemon) },
+	{ "master_process", CTX_MAIN, 0, 1, 1, set_flag, OFF_MAIN(mc_master) },
+	{ "worker_processes", CTX_MAIN, 0, 1, 1, set_workers, CONF_MAIN, 0 },
+	{ "worker_rlimit_nofile", CTX_MAIN, 0, 1, 1, set_num,
+	    OFF_MAIN(mc_rlimit_nofile) },
+	{ "worker_shutdown_timeout", CTX_MAIN, 0, 1, 1, set_msec,
+	    OFF_MAIN(mc_shutdown_timeout) },
+	{ "pid", CTX_MAIN, 0, 1, 1, set_path, OFF_MAIN(mc_pid) },
+	{ "user", CTX_MAIN, 0, 1, 2, set_user, CONF_MAIN, 0 },
+	{ "error_log", CTX_MAIN, 0, 1, 2, set_error_log, CONF_MAIN, 0 },
+	{ "include", CTX_ANY, 0, 1, 1, set_include, CONF_NONE, 0 },
+	{ "events", CTX_MAIN, 1, 0, 0, set_events, CONF_MAIN, 0 },
+	{ "worker_connections", CTX_EVENTS, 0, 1, 1, set_num,
+	    OFF_MAIN(mc_worker_connections) },
+	{ "multi_accept", CTX_EVENTS, 0, 1, 1, set_flag,
+	    OFF_MAIN(mc_multi_accept) },
+	{ "use", CTX_EVENTS, 0, 1, 1, set_use, CONF_NONE, 0 },
+	{ "http", CTX_MAIN, 1, 0, 0, set_http, CONF_NONE, 0 },
+	{ "server", CTX_HTTP, 1, 0, 0, set_server, CONF_NONE, 0 },
+	{ "listen", CTX_SERVER, 0, 1, ARGS_ANY, set_listen, CONF_SRV, 0 },
+	{ "server_name", CTX_SERVER, 0, 1, ARGS_ANY, set_server_name,
+	    CONF_SRV, 0 },
+	{ "location", CTX_SERVER | CTX_LOCATION, 1, 1, 2, set_location,
+	    CONF_NONE, 0 },
+	{ "return", CTX_SERVER | CTX_LOCATION, 0, 1, 2, set_return,
+	    CONF_LOC, 0 },
+	{ "types", SRV_LOC, 1, 0, 0, set_types, CONF_LOC, 0 },
+	{ "default_type", SRV_LOC, 0, 1, 1, set_str,
+	    OFF_LOC(lc_default_type) },
+	{ "keepalive_timeout", SRV_LOC, 0, 1, 2, set_keepalive_timeout,
+	    CONF_LOC, 0 },
+	{ "keepalive_requests", SRV_LOC, 0, 1, 1, set_num,
+	    OFF_LOC(lc_keepalive_requests) },
+	{ "send_timeout", SRV_LOC, 0, 1, 1, set_msec,
+	    OFF_LOC(lc_send_timeout) },
+	{ "server_tokens", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_server_tokens) },
+	{ "client_header_timeout", CTX_HTTP | CTX_SERVER, 0, 1, 1, set_msec,
+	    OFF_SRV(sc_client_header_timeout) },
+	{ NULL, 0, 0, 0, 0, NULL, 0, 0 },
+};
+
+/* defaults and inheritance */
+
+#define INHERIT(c, p, f, def) do {					\
+	if ((c)->f == UNSET)						\
+		(c)->f = (p) != NULL ? (p)->f : (def);			\
+} while (0)
+
+#define INHERIT_PTR(c, p, f, def) do {					\
+	if ((c)->f == NULL)						\
+		(c)->f = (p) != NULL ? (p)->f : (def);			\
+} while (0)
+
+static void
+merge_loc(struct conf_loc *l, const struct conf_loc *p)
+{
+	struct conf_loc *ch;
+
+	INHERIT(l, p, lc_keepalive_timeout, 75000);
+	INHERIT(l, p, lc_keepalive_header, 0);
+	INHERIT(l, p, lc_keepalive_requests, 1000);
+	INHERIT(l, p, lc_send_timeout, 60000);
+	INHERIT(l, p, lc_server_tokens, 1);
+	INHERIT_PTR(l, p, lc_default_type, "text/plain");
+	INHERIT_PTR(l, p, lc_types, NULL);
+	if (l->lc_keepalive_header == UNSET)
+		l->lc_keepalive_header = 0;
+	for (ch = l->lc_children; ch != NULL; ch = ch->lc_next)
+		merge_loc(ch, l);
+}
+
+static int
+same_addr(const struct sockaddr_storage *a, socklen_t al,
+    const struct sockaddr_storage *b, socklen_t bl)
+{
+	return al == bl && memcmp(a, b, al) == 0;
+}
+
+static int
+build_listens(struct conf_parser *cp)
+{
+	struct gen *g = cp->cp_gen;
+	struct conf_srv *s;
+	struct conf_listen *li;
+	struct gen_listen *gl;
+	int total = 0, i, n = 0;
+
+	for (s = g->g_http->hc_servers; s != NULL; s = s->sc_next) {
+		if (s->sc_listens == NULL) {
+			li = arena_alloc(cp->cp_arena, sizeof(*li));
+			parse_addr(cp, cp->cp_is_root ? "*:80" : "*:8000", li);
+			li->li_backlog = 511;
+			li->li_ipv6only = 1;
+			s->sc_listens = li;
+		}
+		for (li = s->sc_listens; li != NULL; li = li->li_next)
+			total++;
+	}
+	g->g_listens = arena_alloc(cp->cp_arena, (total + 1) * sizeof(*gl));
+	for (s = g->g_http->hc_servers; s != NULL; s = s->sc_next) {
+		for (li = s->sc_listens; li != NULL; li = li->li_next) {
+			for (i = 0; i < n; i++)
+				if (same_addr(&g->g_listens[i].gl_addr,
+				    g->g_listens[i].gl_addrlen, &li->li_addr,
+				    li->li_addrlen))
+					break;
+			gl = &g->g_listens[i];
+			if (i == n) {
+				n++;
+				memcpy(&gl->gl_addr, &li->li_addr,
+				    li->li_addrlen);
+				gl->gl_addrlen = li->li_addrlen;
+				memcpy(gl->gl_text, li->li_text,
+				    sizeof(gl->gl_text));
+				gl->gl_backlog = li->li_backlog;
+				gl->gl_ipv6only = li->li_ipv6only;
+				gl->gl_fd = -1;
+				gl->gl_servers = arena_alloc(cp->cp_arena,
+				    total * sizeof(struct conf_srv *));
+			}
+			gl->gl_servers[gl->gl_nservers++] = s;
+		}
+	}
+	/* the server saying default_server, else the first one */
+	for (i = 0; i < n; i++) {
+		int j;
+
+		gl = &g->g_listens[i];
+		gl->gl_default = gl->gl_servers[0];
+		for (j = 0, s = NULL; j < gl->gl_nservers; j++) {
+			for (li = gl->gl_servers[j]->sc_listens; li != NULL;
+			    li = li->li_next) {
+				if (!li->li_default || !same_addr(&li->li_addr,
+				    li->li_addrlen, &gl->gl_addr,
+				    gl->gl_addrlen))
+					continue;
+				if (s != NULL) {
+					cp->cp_in->in_path = li->li_file;
+					cp->cp_line = li->li_line;
+					conf_error(cp, "a duplicate default "
+					    "server for %s", li->li_text);
+					return -1;
+				}
+				s = gl->gl_servers[j];
+				gl->gl_default = s;
+				gl->gl_backlog = li->li_backlog;
+			}
+		}
+	}
+	g->g_nlistens = n;
+	return 0;
+}
+
+int
+conf_finish(struct conf_parser *cp)
+{
+	struct gen *g = cp->cp_gen;
+	struct conf_main *m = g->g_main;
+	struct conf_http *h = g->g_http;
+	struct conf_srv *s;
+
+	if (m->mc_daemon == UNSET)
+		m->mc_daemon = 1;
+	if (m->mc_master == UNSET)
+		m->mc_master = 1;
+	if (m->mc_workers == UNSET)
+		m->mc_workers = 1;
+	if (m->mc_rlimit_nofile == UNSET)
+		m->mc_rlimit_nofile = 0;
+	if (m->mc_shutdown_timeout == UNSET)
+		m->mc_shutdown_timeout = 0;
+	if (m->mc_pid == NULL)
+		m->mc_pid = conf_full_path(cp, "logs/portico.pid", 0);
+	if (m->mc_error_log == NULL) {
+		m->mc_error_log = conf_full_path(cp, "logs/error.log", 0);
+		m->mc_error_level = LOG_ERR;
+	}
+	if (m->mc_user == NULL)
+		m->mc_user = "nobody";
+	if (m->mc_worker_connections == UNSET)
+		m->mc_worker_connections = 512;
+	if (m->mc_multi_accept == UNSET)
+		m->mc_multi_accept = 0;
+	cp->cp_in = NULL;
+	if (h == NULL)
+		return 0;
+	if (h->hc_srv->sc_client_header_timeout == UNSET)
+		h->hc_srv->sc_client_header_timeout = 60000;
+	merge_loc(h->hc_loc, NULL);
+	for (s = h->hc_servers; s != NULL; s = s->sc_next) {
+		INHERIT(s, h->hc_srv, sc_client_header_timeout, 60000);
+		merge_loc(s->sc_loc, h->hc_loc);
+	}
+	{
+		/* errors from here on carry the file of the listen */
+		struct conf_input in = { NULL, NULL, NULL, 0 };
+
+		in.in_path = g->g_conf_path;
+		cp->cp_in = &in;
+		if (build_listens(cp) == -1) {
+			cp->cp_in = NULL;
+			return -1;
+		}
+		cp->cp_in = NULL;
+	}
+	return 0;
+}
+
+/* lookups */
+
+static int
+name_matches(const char *pat, const char *host, size_t len, int *rank,
+    size_t *plen)
+{
+	size_t pl = strlen(pat);
+
+	if (pl == len && memcmp(pat, host, len) == 0) {
+		*rank = 0;
+		*plen = pl;
+		return 1;
+	}
+	if (pat[0] == '*' && pat[1] == '.') {
+		/* "*.a.com": any name ending in ".a.com" */
+		if (len > pl - 1 && memcmp(host + len - (pl - 1), pat + 1,
+		    pl - 1) == 0) {
+			*rank = 1;
+			*plen = pl;
+			return 1;
+		}
+	} else if (pat[0] == '.') {
+		/* ".a.com": "a.com" and any name ending in ".a.com" */
+		if ((len == pl - 1 && memcmp(host, pat + 1, len) == 0) ||
+		    (len > pl && memcmp(host + len - pl, pat, pl) == 0)) {
+			*rank = 1;
+			*plen = pl;
+			return 1;
+		}
+	} else if (pl > 2 && pat[pl - 1] == '*' && pat[pl - 2] == '.') {
+		/* "www.a.*": any name starting with "www.a." */
+		if (len > pl - 1 && memcmp(host, pat, pl - 1) == 0) {
+			*rank = 2;
+			*plen = pl;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* host is lowercase, without the port */
+struct conf_srv *
+conf_find_server(const struct gen_listen *gl, const char *host, size_t len)
+{
+	struct conf_srv *best = NULL;
+	int i, j, rank, best_rank = 99;
+	size_t plen, best_len = 0;
+
+	for (i = 0; i < gl->gl_nservers; i++) {
+		struct conf_srv *s = gl->gl_servers[i];
+
+		for (j = 0; j < s->sc_nnames; j++) {
+			if (!name_matches(s->sc_names[j], host, len, &rank,
+			    &plen))
+				continue;
+			if (rank == 0)
+				return s;
+			if (rank < best_rank ||
+			    (rank == best_rank && plen > best_len)) {
+				best = s;
+				best_rank = rank;
+				best_len = plen;
+			}
+		}
+	}
+	return best != NULL ? best : gl->gl_default;
+}
+
+/*
+ * nginx's order without regexes: an exact match wins; otherwise the
+ * longest matching prefix, searched again among its nested locations.
+ */
+struct conf_loc *
+conf_find_location(struct conf_loc *srvloc, const char *uri, size_t len)
+{
+	struct conf_loc *best = NULL, *here, *l;
+	struct conf_loc *level = srvloc->lc_children;
+
+	for (;;) {
+		here = NULL;
+		for (l = level; l != NULL; l = l->lc_next) {
+			if (l->lc_match == LOC_NAMED)
+				continue;
+			if (l->lc_match == LOC_EXACT) {
+				if (l->lc_namelen == len &&
+				    memcmp(l->lc_name, uri, len) == 0)
+					return l;
+				continue;
+			}
+			if (l->lc_namelen <= len &&
+			    memcmp(l->lc_name, uri, l->lc_namelen) == 0 &&
+			    (here == NULL || l->lc_namelen > here->lc_namelen))
+				here = l;
+		}
+		if (here == NULL)
+			break;
+		best = here;
+		level = here->lc_children;
+	}
+	return best != NULL ? best : srvloc;
+}
+
+const char *
+conf_mime_type(const struct conf_loc *l, const char *ext, size_t len)
+{
+	const struct conf_types *t = l->lc_types;
+	int i;
+
+	if (t == NULL)
+		return NULL;
+	for (i = t->ty_n - 1; i >= 0; i--)
+		if (strlen(t->ty_list[i].t_ext) == len &&
+		    strncasecmp(t->ty_list[i].t_ext, ext, len) == 0)
+			return t->ty_list[i].t_type;
+	return NULL;
+}

@@ -1,0 +1,76 @@
+/*
+ * conf_int.h: shared by conf.c (reading) and conf_dir.c (the directive
+ * table); nothing outside the conf module includes it.
+ */
+#ifndef PORTICO_CONF_INT_H
+#define PORTICO_CONF_INT_H
+
+#include "conf.h"
+
+#define CONF_MAX_ARGS	16
+#define CONF_MAX_ERRORS	50
+
+enum conf_which {
+	CONF_MAIN = 0,
+	CONF_SRV,
+	CONF_LOC,
+	CONF_NONE,
+};
+
+#define ARGS_ANY	-1
+
+struct conf_parser;
+struct conf_cmd;
+
+typedef int (*conf_set_fn)(struct conf_parser *, const struct conf_cmd *,
+    int argc, char **argv, void *conf);
+
+struct conf_cmd {
+	const char	*c_name;
+	int		 c_ctx;
+	int		 c_block;	/* takes { } instead of ; */
+	int		 c_minargs;	/* not counting the name */
+	int		 c_maxargs;	/* ARGS_ANY: no limit */
+	conf_set_fn	 c_set;
+	int		 c_which;
+	size_t		 c_offset;
+};
+
+struct conf_input {
+	const char	*in_path;
+	const char	*in_p;
+	const char	*in_end;
+	int		 in_line;
+};
+
+struct conf_parser {
+	struct gen		*cp_gen;
+	struct arena		*cp_arena;
+	struct conf_input	*cp_in;
+	int			 cp_depth;	/* include nesting */
+	int			 cp_line;	/* line of the current directive */
+	int			 cp_is_root;
+	struct conf_main	*cp_main;
+	struct conf_http	*cp_http;
+	struct conf_srv		*cp_srv;
+	struct conf_loc		*cp_loc;
+	struct conf_types	*cp_types;
+};
+
+extern const struct conf_cmd conf_cmds[];
+
+void	 conf_error(struct conf_parser *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 conf_parse_block(struct conf_parser *, int ctx);
+int	 conf_skip_block(struct conf_parser *);
+int	 conf_include(struct conf_parser *, const char *pattern, int ctx);
+char	*conf_full_path(struct conf_parser *, const char *path, int from_conf);
+const struct conf_cmd *conf_cmd_find(const char *name);
+int	 conf_types_add(struct conf_parser *, int argc, char **argv);
+
+struct conf_main *conf_main_new(struct arena *);
+struct conf_srv	*conf_srv_new(struct arena *);
+struct conf_loc	*conf_loc_new(struct arena *);
+int	 conf_finish(struct conf_parser *);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * http_parse.c: request line and header fields, per RFC 9112.
+ * Rejected outright: bare LF, obs-fold, whitespace before a colon,
+ * control characters (NUL included) in any field, invalid token
+ * characters, unknown versions.  The caller checks the semantics (Host,
+ * Content-Length, Transfer-Encoding).
+ */
+#include "core.h"
+
+#include <ctype.h>
+#include <strings.h>
+
+#include "http_parse.h"
+
+static const char tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
+int
+http_is_tchar(int c)
+{
+	return tchar[(unsigned char)c];
+}
+
+/* case-insensitive equality of a token with a literal */
+int
+http_token_eq(const char *s, size_t len, const char *lit)
+{
+	return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
+}
+
+int
+http_head_end(const char *buf, size_t len, size_t *scan)
+{
+	size_t i = *scan;
+
+	for (; i < len; i++) {
+		if (buf[i] != '\n')
+			continue;
+		if (i == 0 || buf[i - 1] != '\r')
+			return -1;
+		/* an empty line ends the head, unless it leads the request */
+		if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+			size_t j = 0;
+
+			while (j + 1 < i && buf[j] == '\r' && buf[j + 1] == '\n')
+				j += 2;
+			if (j < i - 1)
+				return (int)(i + 1);
+		}
+	}
+	*scan = i;
+	return -2;
+}
+
+static int
+invalid(struct http_head *h, int status, const char *reason)
+{
+	h->hh_status = status;
+	h->hh_reason = reason;
+	return -1;
+}
+
+static int
+parse_request_line(const char *p, const char *end, struct http_head *h,
+    const char **next)
+{
+	const char *s;
+
+	s = p;
+	while (p < end && tchar[(unsigned char)*p])
+		p++;
+	if (p == s || p == end || *p != ' ')
+		return invalid(h, 400, "client sent invalid method");
+	h->hh_method = s;
+	h->hh_methodlen = p - s;
+	s = ++p;
+	/* request-target: visible ASCII only */
+	while (p < end && (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f)
+		p++;
+	if (p == s || p == end || *p != ' ')
+		return invalid(h, 400, "client sent invalid request");
+	h->hh_target = s;
+	h->hh_targetlen = p - s;
+	p++;
+	if (end - p < 10 || memcmp(p, "HTTP/", 5) != 0 ||
+	    !isdigit((unsigned char)p[5]) || p[6] != '.' ||
+	    !isdigit((unsigned char)p[7]) || p[8] != '\r' || p[9] != '\n')
+		return invalid(h, 400, "client sent invalid request line");
+	if (p[5] != '1')
+		return invalid(h, 505, "client sent unsupported HTTP version");
+	/* a later 1.x minor version is answered as 1.1 (RFC 9110, 2.5) */
+	h->hh_version = p[7] == '0' ? 10 : 11;
+	/* hh_version != 0 now says the request line is complete */
+	*next = p + 10;
+	return 0;
+}
+
+int
+http_parse_request(const char *buf, size_t len, struct http_head *h)
+{
+	const char *p = buf, *end = buf + len, *s, *v, *ve;
+
+	h->hh_method = h->hh_target = NULL;
+	h->hh_methodlen = h->hh_targetlen = 0;
+	h->hh_version = 0;
+	h->hh_nheaders = 0;
+	h->hh_status = 0;
+	h->hh_reason = NULL;
+	while (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		p += 2;
+	if (parse_request_line(p, end, h, &p) == -1)
+		return -1;
+	for (;;) {
+		if (end - p < 2)
+			return invalid(h, 400, "client sent truncated header");
+		if (p[0] == '\r' && p[1] == '\n')
+			return (int)(p + 2 - buf);
+		if (*p == ' ' || *p == '\t')
+			return invalid(h, 400, "client sent folded header line");
+		s = p;
+		while (p < end && tchar[(unsigned char)*p])
+			p++;
+		if (p == s || p == end || *p != ':')
+			return invalid(h, 400, "client sent invalid header line");
+		if (h->hh_nheaders == HTTP_MAX_HEADERS)
+			return invalid(h, 431, "client sent too many headers");
+		h->hh_headers[h->hh_nheaders].h_name = s;
+		h->hh_headers[h->hh_nheaders].h_namelen = p - s;
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		v = ve = p;
+		for (; p < end && *p != '\r'; p++) {
+			unsigned char c = *p;
+
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return invalid(h, 400, "client sent invalid "
+				    "character in header value");
+			if (c != ' ' && c != '\t')
+				ve = p + 1;
+		}
+		if (end - p < 2 || p[1] != '\n')
+			return invalid(h, 400, "client sent invalid header line");
+		h->hh_headers[h->hh_nheaders].h_value = v;
+		h->hh_headers[h->hh_nheaders].h_valuelen = ve - v;
+		h->hh_nheaders++;
+		p += 2;
+	}
+}

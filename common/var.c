@@ -1,0 +1,141 @@
+/*
+ * var.c: compile "$name" / "${name}" references into parts.
+ */
+#include "core.h"
+
+#include <ctype.h>
+
+#include "var.h"
+
+static const char *const var_names[VAR_NVARS] = {
+	[VAR_HOST] = "host",
+	[VAR_REQUEST_URI] = "request_uri",
+	[VAR_URI] = "uri",
+	[VAR_ARGS] = "args",
+	[VAR_IS_ARGS] = "is_args",
+	[VAR_SCHEME] = "scheme",
+	[VAR_REMOTE_ADDR] = "remote_addr",
+	[VAR_REMOTE_PORT] = "remote_port",
+	[VAR_SERVER_ADDR] = "server_addr",
+	[VAR_SERVER_PORT] = "server_port",
+	[VAR_SERVER_NAME] = "server_name",
+	[VAR_REQUEST_METHOD] = "request_method",
+	[VAR_SERVER_PROTOCOL] = "server_protocol",
+	[VAR_PID] = "pid",
+	[VAR_CONNECTION] = "connection",
+	[VAR_CONNECTION_REQUESTS] = "connection_requests",
+	[VAR_NGINX_VERSION] = "nginx_version",
+	[VAR_HTTP_] = "http_",
+};
+
+const char *
+var_name(int id)
+{
+	if (id < 0 || id >= VAR_NVARS)
+		return "?";
+	return var_names[id];
+}
+
+static int
+var_lookup(const char *name, size_t len)
+{
+	int i;
+
+	/* "query_string" is another name for "args" */
+	if (len == 12 && memcmp(name, "query_string", 12) == 0)
+		return VAR_ARGS;
+	if (len > 5 && memcmp(name, "http_", 5) == 0)
+		return VAR_HTTP_;
+	for (i = 0; i < VAR_NVARS; i++)
+		if (i != VAR_HTTP_ && strlen(var_names[i]) == len &&
+		    memcmp(var_names[i], name, len) == 0)
+			return i;
+	return -1;
+}
+
+static int
+is_name_char(int c)
+{
+	return isalnum(c) || c == '_';
+}
+
+struct var_tpl *
+var_compile(struct arena *a, const char *src, char *err, size_t errlen)
+{
+	struct var_tpl *t;
+	const char *p, *lit, *name;
+	size_t nlen;
+	int n = 0, id;
+
+	/* at most one part per '$' plus one literal between each */
+	for (p = src; *p; p++)
+		if (*p == '$')
+			n++;
+	t = arena_alloc(a, sizeof(*t) + (2 * n + 1) * sizeof(struct var_part));
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->vt_src = arena_strdup(a, src);
+	n = 0;
+	for (p = lit = src; *p; ) {
+		if (*p != '$') {
+			p++;
+			continue;
+		}
+		if (p > lit) {
+			t->vt_parts[n].vp_var = VAR_LITERAL;
+			t->vt_parts[n].vp_str = lit;
+			t->vt_parts[n++].vp_len = p - lit;
+		}
+		p++;
+		if (*p == '{') {
+			name = ++p;
+			while (is_name_char((unsigned char)*p))
+				p++;
+			if (*p != '}') {
+				snprintf(err, errlen, "the closing bracket in "
+				    "\"%.*s\" variable is missing",
+				    (int)(p - name), name);
+				return NULL;
+			}
+			nlen = p++ - name;
+		} else {
+			name = p;
+			while (is_name_char((unsigned char)*p))
+				p++;
+			nlen = p - name;
+		}
+		if (nlen == 0) {
+			snprintf(err, errlen, "invalid variable name in \"%s\"",
+			    src);
+			return NULL;
+		}
+		if ((id = var_lookup(name, nlen)) == -1) {
+			snprintf(err, errlen, "unknown \"%.*s\" variable",
+			    (int)nlen, name);
+			return NULL;
+		}
+		t->vt_parts[n].vp_var = id;
+		if (id == VAR_HTTP_) {
+			t->vt_parts[n].vp_str = arena_strndup(a, name + 5,
+			    nlen - 5);
+			t->vt_parts[n].vp_len = nlen - 5;
+		}
+		n++;
+		t->vt_has_vars = 1;
+		lit = p;
+	}
+	if (p > lit) {
+		t->vt_parts[n].vp_var = VAR_LITERAL;
+		t->vt_parts[n].vp_str = lit;
+		t->vt_parts[n++].vp_len = p - lit;
+	}
+	/* literal parts point into the caller's string: copy them */
+	for (id = 0; id < n; id++)
+		if (t->vt_parts[id].vp_var == VAR_LITERAL)
+			t->vt_parts[id].vp_str = arena_strndup(a,
+			    t->vt_parts[id].vp_str, t->vt_parts[id].vp_len);
+	t->vt_nparts = n;
+	return t;
+}

@@ -1,0 +1,53 @@
+/*
+ * var.h: values with variables ("https://$host$request_uri") compiled at
+ * config load into literal and variable parts; the data path only walks
+ * the parts.
+ */
+#ifndef PORTICO_VAR_H
+#define PORTICO_VAR_H
+
+#include "core.h"
+
+#include "arena.h"
+
+enum var_id {
+	VAR_LITERAL = -1,
+	VAR_HOST = 0,
+	VAR_REQUEST_URI,
+	VAR_URI,
+	VAR_ARGS,
+	VAR_IS_ARGS,
+	VAR_SCHEME,
+	VAR_REMOTE_ADDR,
+	VAR_REMOTE_PORT,
+	VAR_SERVER_ADDR,
+	VAR_SERVER_PORT,
+	VAR_SERVER_NAME,
+	VAR_REQUEST_METHOD,
+	VAR_SERVER_PROTOCOL,
+	VAR_PID,
+	VAR_CONNECTION,
+	VAR_CONNECTION_REQUESTS,
+	VAR_NGINX_VERSION,
+	VAR_HTTP_,		/* $http_<name>: vp_str holds <name> */
+	VAR_NVARS
+};
+
+struct var_part {
+	int		 vp_var;
+	const char	*vp_str;	/* literal text, or header name */
+	size_t		 vp_len;
+};
+
+struct var_tpl {
+	const char	*vt_src;
+	int		 vt_nparts;
+	int		 vt_has_vars;
+	struct var_part	 vt_parts[];
+};
+
+struct var_tpl	*var_compile(struct arena *, const char *src, char *err,
+		    size_t errlen);
+const char	*var_name(int id);
+
+#endif

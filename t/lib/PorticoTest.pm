@@ -1,0 +1,365 @@
+package PorticoTest;
+
+# The integration-test harness: a temporary prefix, a config written from a
+# template, free ports, portico started for real, raw HTTP, and a check that
+# the error log holds no [alert]/[crit] and no sanitizer report.
+#
+#   my $t = PorticoTest->new;
+#   $t->write_conf(<<'EOF');
+#   events {} http { server { listen 127.0.0.1:%%PORT_0%%; ... } }
+#   EOF
+#   $t->run;
+#   my $r = http_get($t->port(0), '/');
+#   $t->stop;
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use File::Path qw(make_path);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use POSIX qw(:sys_wait_h);
+use Socket qw(SOL_SOCKET SO_REUSEADDR);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(http http_get parse_response wait_until free_port
+    bin slurp);
+
+my $BIN = $ENV{PORTICO_BIN} || do {
+	my $d = __FILE__;
+	$d =~ s{t/lib/PorticoTest\.pm$}{};
+	"${d}objs/portico";
+};
+
+sub bin { $BIN }
+
+# poll a condition; never sleep as synchronisation where it can be polled
+sub wait_until {
+	my ($cond, $timeout) = @_;
+	$timeout //= 10;
+	my $end = time + $timeout;
+	while (time < $end) {
+		my $r = $cond->();
+		return $r if $r;
+		sleep 0.02;
+	}
+	return $cond->();
+}
+
+sub slurp {
+	my ($path) = @_;
+	open(my $fh, '<', $path) or return '';
+	local $/;
+	my $s = <$fh>;
+	close $fh;
+	return $s // '';
+}
+
+my %used_ports;
+sub free_port {
+	for (1 .. 200) {
+		my $p = 20000 + int(rand(30000));
+		next if $used_ports{$p};
+		my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+		    LocalPort => $p, Proto => 'tcp', Listen => 1,
+		    ReuseAddr => 1) or next;
+		close $s;
+		$used_ports{$p} = 1;
+		return $p;
+	}
+	die "no free port";
+}
+
+sub new {
+	my ($class, %o) = @_;
+	my $dir = tempdir('portico-test-XXXXXX', TMPDIR => 1,
+	    CLEANUP => !$ENV{PORTICO_KEEP});
+	# workers run as nobody when the tests run as root: they must be able
+	# to reach the prefix to reopen logs
+	chmod 0755, $dir;
+	make_path("$dir/logs");
+	chmod 0777, "$dir/logs";
+	my $self = bless {
+		dir => $dir,
+		ports => [],
+		allow => [],
+		pid => undef,
+	}, $class;
+	diag("test dir: $dir") if $ENV{PORTICO_KEEP};
+	return $self;
+}
+
+sub dir { $_[0]{dir} }
+
+sub port {
+	my ($self, $n) = @_;
+	$self->{ports}[$n] //= free_port();
+	return $self->{ports}[$n];
+}
+
+sub expand {
+	my ($self, $text) = @_;
+	$text =~ s/%%PORT_(\d+)%%/$self->port($1)/ge;
+	$text =~ s/%%DIR%%/$self->{dir}/g;
+	return $text;
+}
+
+sub write_file {
+	my ($self, $name, $text) = @_;
+	my $path = "$self->{dir}/$name";
+	open(my $fh, '>', $path) or die "$path: $!";
+	print $fh $self->expand($text);
+	close $fh;
+	return $path;
+}
+
+sub write_conf {
+	my ($self, $text, $name) = @_;
+	$name //= 'portico.conf';
+	$self->{conf} = $name;
+	# error_log at info unless the test chose one
+	$text = "error_log logs/error.log info;\n" . $text
+	    unless $text =~ /^\s*error_log\b/m;
+	return $self->write_file($name, $text);
+}
+
+sub conf_path { "$_[0]{dir}/" . ($_[0]{conf} // 'portico.conf') }
+sub pid_file { "$_[0]{dir}/logs/portico.pid" }
+sub error_log { slurp("$_[0]{dir}/logs/error.log") }
+
+# portico's command line for this test; extra arguments are appended
+sub cmd {
+	my ($self, @args) = @_;
+	return ($BIN, '-p', "$self->{dir}/", '-c', $self->conf_path, @args);
+}
+
+sub env_setup {
+	my ($self) = @_;
+	if ($ENV{PORTICO_SANITIZE}) {
+		$ENV{ASAN_OPTIONS} = "log_path=$self->{dir}/asan:"
+		    . "detect_leaks=1:abort_on_error=0";
+		$ENV{UBSAN_OPTIONS} = "log_path=$self->{dir}/ubsan:"
+		    . "print_stacktrace=1:halt_on_error=1";
+	}
+}
+
+# run portico and capture its exit code and stderr (for -t, -s, ...)
+sub run_cmd {
+	my ($self, @args) = @_;
+	$self->env_setup;
+	my $out = "$self->{dir}/cmd.out";
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open(STDOUT, '>', $out) or die;
+		open(STDERR, '>&', \*STDOUT) or die;
+		exec($self->cmd(@args)) or POSIX::_exit(127);
+	}
+	waitpid($pid, 0);
+	my $code = $? >> 8;
+	return ($code, slurp($out));
+}
+
+# start in the foreground (daemon off) and wait until every port listens
+sub run {
+	my ($self, %o) = @_;
+	$self->env_setup;
+	unlink $self->pid_file;
+	my @g = $o{daemon} ? () : ('-g', 'daemon off;');
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>>', "$self->{dir}/stderr.log");
+		open(STDERR, '>&', \*STDOUT);
+		exec($self->cmd(@g, @{ $o{args} // [] }))
+		    or POSIX::_exit(127);
+	}
+	if ($o{daemon}) {
+		waitpid($pid, 0);
+		die "portico exited with " . ($? >> 8) if $?;
+	} else {
+		$self->{child} = $pid;
+	}
+	my $ok = wait_until(sub {
+		-s $self->pid_file && $self->listening;
+	}, 10);
+	unless ($ok) {
+		diag("portico did not start:\n" . slurp("$self->{dir}/stderr.log")
+		    . $self->error_log);
+		die "portico did not start";
+	}
+	$self->{pid} = $self->master_pid;
+	return $self;
+}
+
+sub listening {
+	my ($self) = @_;
+	for my $p (grep { defined } @{ $self->{ports} }) {
+		next if $self->{no_wait}{$p};
+		my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$p",
+		    Proto => 'tcp') or return 0;
+		close $s;
+	}
+	return 1;
+}
+
+# ports that the config does not listen on (upstream stubs, etc.)
+sub not_listening { my ($self, $n) = @_; $self->{no_wait}{$self->port($n)} = 1 }
+
+sub master_pid {
+	my ($self, $file) = @_;
+	my $s = slurp($file // $self->pid_file);
+	return $s =~ /^(\d+)/ ? $1 : undef;
+}
+
+sub alive { my ($pid) = @_; return $pid && kill(0, $pid) }
+
+# the pids of a master's children, by process title
+sub children {
+	my ($self, $kind, $master) = @_;
+	$master //= $self->{pid};
+	my @pids;
+	opendir(my $d, '/proc') or return ();
+	for my $p (grep { /^\d+$/ } readdir $d) {
+		my $stat = slurp("/proc/$p/stat");
+		next unless $stat =~ /^\d+ \(.*?\) \S+ (\d+)/;
+		next unless $1 == $master;
+		my $cmd = slurp("/proc/$p/cmdline");
+		push @pids, $p if $cmd =~ /^portico: \Q$kind\E process/;
+	}
+	closedir $d;
+	return sort { $a <=> $b } @pids;
+}
+sub workers { $_[0]->children('worker', $_[1]) }
+
+sub signal {
+	my ($self, $sig, $pid) = @_;
+	kill($sig, $pid // $self->{pid}) or die "kill $sig: $!";
+}
+
+# patterns of [alert]/[crit] lines that this test expects
+sub allow_log { my ($self, $re) = @_; push @{ $self->{allow} }, $re }
+
+sub wait_exit {
+	my ($self, $pid, $timeout) = @_;
+	return wait_until(sub {
+		if ($self->{child} && $pid == $self->{child}) {
+			my $r = waitpid($pid, WNOHANG);
+			return 1 if $r == $pid || $r == -1;
+			return 0;
+		}
+		return !alive($pid);
+	}, $timeout // 15);
+}
+
+sub stop {
+	my ($self, $sig) = @_;
+	my $pid = $self->{pid} // return;
+	kill($sig // 'QUIT', $pid);
+	unless ($self->wait_exit($pid, 20)) {
+		diag("portico $pid did not stop; killing it");
+		kill('KILL', $pid);
+		$self->wait_exit($pid, 5);
+	}
+	$self->{pid} = undef;
+	$self->check_log;
+}
+
+# fails the test on [alert], [crit], [emerg] at run time, or a sanitizer
+# report
+sub check_log {
+	my ($self) = @_;
+	return if $self->{log_checked}++;
+	my @bad;
+	for my $line (split /\n/, $self->error_log) {
+		next unless $line =~ /\[(alert|crit)\]/;
+		next if grep { $line =~ $_ } @{ $self->{allow} };
+		push @bad, $line;
+	}
+	for my $f (glob("$self->{dir}/asan.* $self->{dir}/ubsan.*")) {
+		push @bad, "sanitizer report $f:\n" . slurp($f);
+	}
+	my $err = slurp("$self->{dir}/stderr.log");
+	push @bad, "stderr: $1" if $err =~ /(runtime error:.*|ERROR: \w+Sanitizer.*)/;
+	ok(!@bad, 'error log clean') or diag(join("\n", @bad));
+}
+
+sub DESTROY {
+	my ($self) = @_;
+	if ($self->{pid} && alive($self->{pid})) {
+		kill('KILL', $self->{pid});
+		waitpid($self->{child}, 0) if $self->{child};
+	}
+}
+
+# raw request; returns the raw bytes read until the peer closes (or the
+# timeout).  With want => N, stops after N complete responses.
+sub http {
+	my ($port, $req, %o) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+	    Proto => 'tcp', Timeout => 5) or return undef;
+	$s->autoflush(1);
+	if (ref $req eq 'ARRAY') {
+		for my $part (@$req) {
+			print $s $part;
+			sleep($o{delay} // 0.05);
+		}
+	} else {
+		print $s $req;
+	}
+	my $buf = '';
+	my $end = time + ($o{timeout} // 5);
+	$s->blocking(0);
+	while (time < $end) {
+		my $rin = '';
+		vec($rin, fileno($s), 1) = 1;
+		my $n = select(my $rout = $rin, undef, undef, 0.1);
+		next unless $n;
+		my $r = sysread($s, $buf, 65536, length $buf);
+		last if !defined $r && !$!{EAGAIN};
+		last if defined $r && $r == 0;
+		last if $o{want} && count_responses($buf) >= $o{want};
+	}
+	close $s;
+	return $buf;
+}
+
+sub count_responses {
+	my ($buf) = @_;
+	my $n = 0;
+	while ($buf =~ /\G(HTTP\/1\.\d \d{3}[^\r\n]*\r\n(.*?)\r\n\r\n)/gcs) {
+		my $h = $2;
+		my $len = $h =~ /^Content-Length:\s*(\d+)/mi ? $1 : 0;
+		my $pos = pos($buf);
+		return $n if length($buf) < $pos + $len;
+		pos($buf) = $pos + $len;
+		$n++;
+	}
+	return $n;
+}
+
+# (status, {lowercased header => value}, body) of the first response
+sub parse_response {
+	my ($raw) = @_;
+	return (0, {}, '') unless defined $raw &&
+	    $raw =~ /^HTTP\/1\.\d (\d{3})[^\r\n]*\r\n(.*?)\r\n\r\n(.*)$/s;
+	my ($status, $head, $body) = ($1, $2, $3);
+	my %h;
+	for (split /\r\n/, $head) {
+		$h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+	}
+	$body = substr($body, 0, $h{'content-length'})
+	    if defined $h{'content-length'};
+	return ($status, \%h, $body);
+}
+
+sub http_get {
+	my ($port, $path, %hdr) = @_;
+	my $host = delete $hdr{Host} // 'localhost';
+	my $req = "GET $path HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n";
+	$req .= "$_: $hdr{$_}\r\n" for sort keys %hdr;
+	return parse_response(http($port, "$req\r\n"));
+}
+
+1;

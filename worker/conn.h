@@ -1,0 +1,81 @@
+/*
+ * conn.h: a client connection: one explicit state machine driven by
+ * readiness and timers.
+ */
+#ifndef PORTICO_CONN_H
+#define PORTICO_CONN_H
+
+#include "core.h"
+
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "event.h"
+#include "http.h"
+
+#define CONN_INBUF	8192
+#define CONN_OUTBUF	16384
+#define CONN_LINGER_MS	5000
+
+enum conn_state {
+	CS_WAIT = -1,		/* not a state: the step waits for an event */
+	CS_READ_HEAD = 0,	/* read and parse a request head */
+	CS_PROCESS,		/* route and build the response */
+	CS_SEND,		/* write the response */
+	CS_DISCARD_BODY,	/* read and drop a request body */
+	CS_DONE,		/* request finished: keep alive or close */
+	CS_IDLE,		/* keep-alive: waiting for the next request */
+	CS_LINGER,		/* closing: our side shut, draining input */
+	CS_CLOSE,		/* release everything */
+	CS_NSTATES,
+};
+
+struct buf {
+	char		*b_start;
+	char		*b_pos;
+	char		*b_last;
+	char		*b_end;
+	struct buf	*b_next;	/* free list */
+};
+
+struct conn {
+	struct event		 c_ev;		/* first: events find us */
+	int			 c_fd;
+	int			 c_state;
+	struct gen		*c_gen;
+	struct gen_listen	*c_listen;
+	struct sockaddr_storage	 c_peer;
+	socklen_t		 c_peerlen;
+	char			 c_peer_text[64];
+	uint64_t		 c_id;
+	unsigned		 c_requests;
+	int			 c_readable;
+	int			 c_writable;
+	int			 c_eof;
+	int			 c_lame_duck;	/* worker stopping, was idle */
+	struct buf		*c_in;
+	struct buf		*c_out;
+	size_t			 c_scan;	/* head-end search position */
+	struct timer		 c_timer;
+	const char		*c_action;	/* "reading client request" */
+	struct http_req		 c_req;
+	struct conn		*c_next;	/* active list or free list */
+	struct conn		*c_prev;
+};
+
+int	 conn_pool_init(int max);
+void	 conn_accept(struct gen *, struct gen_listen *, int fd,
+	    struct sockaddr_storage *, socklen_t);
+int	 conn_count(void);
+void	 conn_shutdown_begin(void);
+void	 conn_close_all(const char *reason);
+void	 conn_log(struct conn *, int level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+const char *conn_state_name(int);
+
+struct buf *buf_get(size_t size);
+void	 buf_put(struct buf *);
+
+extern int worker_stopping;
+
+#endif

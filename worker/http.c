@@ -1,0 +1,547 @@
+/*
+ * http.c: request semantics after parsing (Host, framing, keep-alive),
+ * routing to a server and location, and the responses portico makes
+ * itself ("return", error pages).
+ */
+#include "core.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <strings.h>
+
+#include "clock.h"
+#include "conn.h"
+#include "log.h"
+
+struct status_text {
+	int		 st_code;
+	const char	*st_text;
+};
+
+static const struct status_text statuses[] = {
+	{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" },
+	{ 204, "No Content" }, { 206, "Partial Content" },
+	{ 301, "Moved Permanently" }, { 302, "Moved Temporarily" },
+	{ 303, "See Other" }, { 304, "Not Modified" },
+	{ 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
+	{ 400, "Bad Request" }, { 401, "Unauthorized" },
+	{ 402, "Payment Required" }, { 403, "Forbidden" },
+	{ 404, "Not Found" }, { 405, "Not Allowed" },
+	{ 406, "Not Acceptable" }, { 408, "Request Time-out" },
+	{ 409, "Conflict" }, { 410, "Gone" }, { 411, "Length Required" },
+	{ 412, "Precondition Failed" },
+	{ 413, "Request Entity Too Large" }, { 414, "Request-URI Too Large" },
+	{ 415, "Unsupported Media Type" },
+	{ 416, "Requested Range Not Satisfiable" },
+	{ 421, "Misdirected Request" }, { 429, "Too Many Requests" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+	{ 502, "Bad Gateway" }, { 503, "Service Temporarily Unavailable" },
+	{ 504, "Gateway Time-out" }, { 505, "HTTP Version Not Supported" },
+	{ 507, "Insufficient Storage" },
+};
+
+static const char *
+status_text(int code)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(statuses); i++)
+		if (statuses[i].st_code == code)
+			return statuses[i].st_text;
+	return NULL;
+}
+
+static int
+is_redirect(int code)
+{
+	return code == 301 || code == 302 || code == 303 || code == 307 ||
+	    code == 308;
+}
+
+void
+http_req_reset(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+
+	memset(r, 0, sizeof(*r));
+	c->c_scan = 0;
+}
+
+/* append to the output buffer; -1 when it does not fit */
+static int
+out_add(struct buf *b, const char *s, size_t len)
+{
+	if ((size_t)(b->b_end - b->b_last) < len)
+		return -1;
+	memcpy(b->b_last, s, len);
+	b->b_last += len;
+	return 0;
+}
+
+static int
+out_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+out_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b->b_last, b->b_end - b->b_last, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= b->b_end - b->b_last)
+		return -1;
+	b->b_last += n;
+	return 0;
+}
+
+static const struct http_header *
+find_header(const struct http_head *h, const char *name)
+{
+	int i;
+
+	for (i = 0; i < h->hh_nheaders; i++)
+		if (http_token_eq(h->hh_headers[i].h_name,
+		    h->hh_headers[i].h_namelen, name))
+			return &h->hh_headers[i];
+	return NULL;
+}
+
+static size_t
+sockaddr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* the value of one variable, into b */
+static int
+var_eval(struct conn *c, const struct var_part *vp, struct buf *b)
+{
+	struct http_req *r = &c->c_req;
+	const struct http_header *h;
+	char tmp[64];
+	size_t i;
+
+	switch (vp->vp_var) {
+	case VAR_LITERAL:
+		return out_add(b, vp->vp_str, vp->vp_len);
+	case VAR_HOST:
+		if (r->r_hostlen > 0)
+			return out_add(b, r->r_host, r->r_hostlen);
+		if (r->r_srv != NULL && r->r_srv->sc_nnames > 0)
+			return out_add(b, r->r_srv->sc_names[0],
+			    strlen(r->r_srv->sc_names[0]));
+		return 0;
+	case VAR_REQUEST_URI:
+		return out_add(b, r->r_head.hh_target, r->r_head.hh_targetlen);
+	case VAR_URI:
+		return out_add(b, r->r_path, r->r_pathlen);
+	case VAR_ARGS:
+		return r->r_args ? out_add(b, r->r_args, r->r_argslen) : 0;
+	case VAR_IS_ARGS:
+		return r->r_args ? out_add(b, "?", 1) : 0;
+	case VAR_SCHEME:
+		return out_add(b, "http", 4);
+	case VAR_REMOTE_ADDR:
+		return out_add(b, c->c_peer_text, strlen(c->c_peer_text));
+	case VAR_REMOTE_PORT:
+		return out_printf(b, "%zu", sockaddr_port(&c->c_peer));
+	case VAR_SERVER_ADDR: {
+		const char *t = c->c_listen->gl_text, *colon = strrchr(t, ':');
+
+		return out_add(b, t, colon - t);
+	}
+	case VAR_SERVER_PORT:
+		return out_printf(b, "%zu",
+		    sockaddr_port(&c->c_listen->gl_addr));
+	case VAR_SERVER_NAME:
+		if (r->r_srv != NULL && r->r_srv->sc_nnames > 0)
+			return out_add(b, r->r_srv->sc_names[0],
+			    strlen(r->r_srv->sc_names[0]));
+		return 0;
+	case VAR_REQUEST_METHOD:
+		return out_add(b, r->r_head.hh_method, r->r_head.hh_methodlen);
+	case VAR_SERVER_PROTOCOL:
+		return out_add(b, r->r_head.hh_version == 10 ? "HTTP/1.0" :
+		    "HTTP/1.1", 8);
+	case VAR_PID:
+		return out_printf(b, "%d", (int)getpid());
+	case VAR_CONNECTION:
+		return out_printf(b, "%llu", (unsigned long long)c->c_id);
+	case VAR_CONNECTION_REQUESTS:
+		return out_printf(b, "%u", c->c_requests + 1);
+	case VAR_NGINX_VERSION:
+		return out_add(b, PORTICO_VERSION, strlen(PORTICO_VERSION));
+	case VAR_HTTP_:
+		/* $http_x_real_ip: header "X-Real-IP" */
+		if (vp->vp_len >= sizeof(tmp))
+			return 0;
+		for (i = 0; i < vp->vp_len; i++)
+			tmp[i] = vp->vp_str[i] == '_' ? '-' : vp->vp_str[i];
+		tmp[i] = '\0';
+		if ((h = find_header(&r->r_head, tmp)) != NULL)
+			return out_add(b, h->h_value, h->h_valuelen);
+		return 0;
+	}
+	return 0;
+}
+
+static int
+tpl_eval(struct conn *c, const struct var_tpl *t, struct buf *b)
+{
+	int i;
+
+	for (i = 0; i < t->vt_nparts; i++)
+		if (var_eval(c, &t->vt_parts[i], b) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+keepalive_ok(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_loc *l = r->r_loc;
+
+	if (!r->r_keepalive || worker_stopping)
+		return 0;
+	if (l != NULL && (l->lc_keepalive_timeout == 0 ||
+	    c->c_requests + 1 >= (uint64_t)l->lc_keepalive_requests))
+		return 0;
+	return 1;
+}
+
+/*
+ * Build the whole response in c_out: status line, headers, body.
+ * body may be NULL (then the standard page for status is used when
+ * the status is an error or redirect).
+ */
+static int
+respond(struct conn *c, int status, const char *ctype,
+    const struct var_tpl *body_tpl, const struct var_tpl *location)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_loc *l = r->r_loc;
+	struct buf *b, *body;
+	const char *text = status_text(status);
+	int tokens = l != NULL ? l->lc_server_tokens : 1;
+	size_t blen = 0;
+	char page[1024];
+
+	r->r_status = status;
+	r->r_keepalive = keepalive_ok(c);
+	if (c->c_out == NULL && (c->c_out = buf_get(CONN_OUTBUF)) == NULL)
+		return -1;
+	b = c->c_out;
+	b->b_pos = b->b_last = b->b_start;
+	/* the body first goes to the tail half, then moves behind the head */
+	body = NULL;
+	if (body_tpl != NULL) {
+		static struct buf tail;
+
+		tail.b_start = tail.b_pos = tail.b_last = b->b_start +
+		    CONN_OUTBUF / 2;
+		tail.b_end = b->b_end;
+		body = &tail;
+		if (tpl_eval(c, body_tpl, body) == -1)
+			return -1;
+		blen = body->b_last - body->b_pos;
+	} else if (status >= 300 && status != 304 && text != NULL) {
+		int n = snprintf(page, sizeof(page),
+		    "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
+		    "<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>"
+		    "\r\n</body>\r\n</html>\r\n", status, text, status, text,
+		    tokens ? PORTICO_VER : PORTICO_NAME);
+
+		blen = n;
+		ctype = "text/html";
+	}
+	if (out_printf(b, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n",
+	    status, text ? text : "", tokens ? PORTICO_VER : PORTICO_NAME,
+	    clock_http_date()) == -1)
+		return -1;
+	if (ctype != NULL && (blen > 0 || body_tpl != NULL) &&
+	    out_printf(b, "Content-Type: %s\r\n", ctype) == -1)
+		return -1;
+	if (status != 204 && status != 304 &&
+	    out_printf(b, "Content-Length: %zu\r\n", blen) == -1)
+		return -1;
+	if (location != NULL) {
+		if (out_add(b, "Location: ", 10) == -1 ||
+		    tpl_eval(c, location, b) == -1 || out_add(b, "\r\n", 2) == -1)
+			return -1;
+	}
+	if (r->r_keepalive) {
+		if (out_add(b, "Connection: keep-alive\r\n", 24) == -1)
+			return -1;
+		if (l != NULL && l->lc_keepalive_header > 0 &&
+		    out_printf(b, "Keep-Alive: timeout=%lld\r\n",
+		    (long long)(l->lc_keepalive_header / 1000)) == -1)
+			return -1;
+	} else if (out_add(b, "Connection: close\r\n", 19) == -1)
+		return -1;
+	if (out_add(b, "\r\n", 2) == -1)
+		return -1;
+	if (r->r_head_only || status == 204 || status == 304)
+		return 0;
+	if (body != NULL) {
+		if (b->b_last > body->b_pos)
+			return -1;	/* the head ran into the body */
+		memmove(b->b_last, body->b_pos, blen);
+		b->b_last += blen;
+	} else if (blen > 0 && out_add(b, page, blen) == -1)
+		return -1;
+	return 0;
+}
+
+/* an error answer; the connection closes after it */
+int
+http_error(struct conn *c, int status, const char *reason)
+{
+	struct http_req *r = &c->c_req;
+
+	if (reason != NULL)
+		conn_log(c, LOG_INFO, "%s", reason);
+	r->r_keepalive = 0;
+	/* an error decides keep-alive: respond() must not turn it on */
+	if (respond(c, status, NULL, NULL, NULL) == -1) {
+		if (c->c_out != NULL)
+			c->c_out->b_pos = c->c_out->b_last = c->c_out->b_start;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+http_fail(struct conn *c, int status, const char *reason)
+{
+	if (http_error(c, status, reason) == -1)
+		return CS_CLOSE;
+	return CS_SEND;
+}
+
+/* Host: "name[:port]"; the name is lowercased in place */
+static int
+parse_host(struct http_req *r, char *h, size_t len)
+{
+	size_t i, end = len;
+
+	if (len == 0)
+		return 0;
+	if (h[0] == '[') {
+		char *rb = memchr(h, ']', len);
+
+		if (rb == NULL)
+			return -1;
+		end = rb - h + 1;
+	} else {
+		for (i = 0; i < len; i++)
+			if (h[i] == ':') {
+				end = i;
+				break;
+			}
+	}
+	for (i = end; i < len; i++)
+		if (i == end ? h[i] != ':' : !isdigit((unsigned char)h[i]))
+			return -1;
+	for (i = 0; i < end; i++) {
+		unsigned char ch = h[i];
+
+		if (ch == '/' || ch == '\\' || ch < 0x21 || ch == 0x7f ||
+		    (ch == '.' && i > 0 && h[i - 1] == '.'))
+			return -1;
+		h[i] = tolower(ch);
+	}
+	/* a trailing dot names the same host */
+	if (end > 0 && h[end - 1] == '.')
+		end--;
+	r->r_host = h;
+	r->r_hostlen = end;
+	return 0;
+}
+
+static int
+parse_content_length(const char *v, size_t len, int64_t *out)
+{
+	int64_t n = 0;
+	size_t i;
+
+	if (len == 0 || len > 18)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)v[i]))
+			return -1;
+		n = n * 10 + (v[i] - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+/* "close", "keep-alive" in a comma list */
+static void
+parse_connection(struct http_req *r, const char *v, size_t len, int *close,
+    int *keep)
+{
+	const char *p = v, *end = v + len, *s;
+
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		s = p;
+		while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		if (http_token_eq(s, p - s, "close"))
+			*close = 1;
+		else if (http_token_eq(s, p - s, "keep-alive"))
+			*keep = 1;
+	}
+}
+
+static int
+check_headers(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	struct http_head *h = &r->r_head;
+	const struct http_header *host = NULL;
+	int i, has_cl = 0, has_te = 0, conn_close = 0, conn_keep = 0;
+
+	for (i = 0; i < h->hh_nheaders; i++) {
+		const struct http_header *hd = &h->hh_headers[i];
+
+		if (http_token_eq(hd->h_name, hd->h_namelen, "host")) {
+			if (host != NULL)
+				return http_fail(c, 400, "client sent "
+				    "duplicate host header");
+			host = hd;
+		} else if (http_token_eq(hd->h_name, hd->h_namelen,
+		    "content-length")) {
+			if (has_cl++)
+				return http_fail(c, 400, "client sent "
+				    "duplicate Content-Length header");
+			if (parse_content_length(hd->h_value, hd->h_valuelen,
+			    &r->r_body_left) == -1)
+				return http_fail(c, 400, "client sent invalid "
+				    "\"Content-Length\" header");
+		} else if (http_token_eq(hd->h_name, hd->h_namelen,
+		    "transfer-encoding")) {
+			has_te++;
+		} else if (http_token_eq(hd->h_name, hd->h_namelen,
+		    "connection")) {
+			parse_connection(r, hd->h_value, hd->h_valuelen,
+			    &conn_close, &conn_keep);
+		}
+	}
+	if (has_te && has_cl)
+		return http_fail(c, 400, "client sent \"Content-Length\" and "
+		    "\"Transfer-Encoding\" headers at the same time");
+	if (has_te) {
+		if (h->hh_version == 10)
+			return http_fail(c, 400, "client sent "
+			    "\"Transfer-Encoding\" in an HTTP/1.0 request");
+		return http_fail(c, 501, "client sent \"Transfer-Encoding\": "
+		    "request bodies in chunks are not supported yet");
+	}
+	if (host == NULL && h->hh_version == 11 && r->r_hostlen == 0)
+		return http_fail(c, 400, "client sent HTTP/1.1 request "
+		    "without \"Host\" header");
+	if (host != NULL && r->r_hostlen == 0 &&
+	    parse_host(r, (char *)host->h_value, host->h_valuelen) == -1)
+		return http_fail(c, 400, "client sent invalid host header");
+	r->r_keepalive = h->hh_version == 11 ? !conn_close :
+	    (conn_keep && !conn_close);
+	return 0;
+}
+
+/* origin-form "/path?args", absolute-form "http://host/path", "*" */
+static int
+parse_target(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	char *t = (char *)r->r_head.hh_target;
+	size_t len = r->r_head.hh_targetlen, i;
+	char *q;
+
+	if (len > 7 && strncasecmp(t, "http://", 7) == 0) {
+		char *slash = memchr(t + 7, '/', len - 7);
+		size_t hl = slash ? (size_t)(slash - t - 7) : len - 7;
+
+		if (hl == 0 || parse_host(r, t + 7, hl) == -1)
+			return -1;
+		if (slash == NULL) {
+			r->r_path = "/";
+			r->r_pathlen = 1;
+			return 0;
+		}
+		len -= slash - t;
+		t = slash;
+	} else if (len == 1 && t[0] == '*') {
+		r->r_path = "*";
+		r->r_pathlen = 1;
+		return 0;
+	} else if (t[0] != '/')
+		return -1;
+	q = memchr(t, '?', len);
+	r->r_path = t;
+	r->r_pathlen = q ? (size_t)(q - t) : len;
+	if (q != NULL) {
+		r->r_args = q + 1;
+		r->r_argslen = len - (q + 1 - t);
+	}
+	for (i = 0; i < r->r_pathlen; i++)
+		if (t[i] == '#')
+			return -1;
+	return 0;
+}
+
+int
+http_process(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	struct buf *in = c->c_in;
+	const struct conf_loc *l;
+	int rc;
+
+	if (http_parse_request(in->b_pos, r->r_headlen, &r->r_head) == -1) {
+		return http_fail(c, r->r_head.hh_status, r->r_head.hh_reason);
+	}
+	in->b_pos += r->r_headlen;
+	r->r_head_only = http_token_eq(r->r_head.hh_method,
+	    r->r_head.hh_methodlen, "HEAD");
+	if (parse_target(c) == -1)
+		return http_fail(c, 400, "client sent invalid request target");
+	if ((rc = check_headers(c)) != 0)
+		return rc;
+
+	r->r_srv = conf_find_server(c->c_listen, r->r_host, r->r_hostlen);
+	r->r_loc = r->r_srv->sc_loc;
+	/* a server-level "return" runs before any location is chosen */
+	l = r->r_srv->sc_loc;
+	if (l->lc_return_code == UNSET) {
+		r->r_loc = conf_find_location(r->r_srv->sc_loc, r->r_path,
+		    r->r_pathlen);
+		l = r->r_loc;
+	}
+	c->c_action = NULL;
+	if (l->lc_return_code == UNSET) {
+		rc = respond(c, 404, NULL, NULL, NULL);
+	} else if (l->lc_return_code == 444) {
+		conn_log(c, LOG_INFO, "closing the connection (return 444)");
+		return CS_CLOSE;
+	} else if (is_redirect(l->lc_return_code) && l->lc_return_text) {
+		rc = respond(c, l->lc_return_code, NULL, NULL,
+		    l->lc_return_text);
+	} else {
+		rc = respond(c, l->lc_return_code, l->lc_default_type,
+		    l->lc_return_text, NULL);
+	}
+	if (rc == -1)
+		return http_fail(c, 500, "the response does not fit the "
+		    "output buffer");
+	return CS_SEND;
+}

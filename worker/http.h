@@ -1,0 +1,36 @@
+/*
+ * http.h: per-request state and the HTTP steps of a connection.
+ */
+#ifndef PORTICO_HTTP_H
+#define PORTICO_HTTP_H
+
+#include "core.h"
+
+#include "conf.h"
+#include "http_parse.h"
+
+struct conn;
+
+struct http_req {
+	struct http_head	 r_head;
+	size_t			 r_headlen;
+	const char		*r_host;	/* lowercase, no port */
+	size_t			 r_hostlen;
+	const char		*r_path;
+	size_t			 r_pathlen;
+	const char		*r_args;	/* after '?', or NULL */
+	size_t			 r_argslen;
+	int64_t			 r_body_left;	/* request body still unread */
+	int			 r_keepalive;
+	int			 r_head_only;	/* HEAD */
+	int			 r_status;
+	struct conf_srv		*r_srv;
+	struct conf_loc		*r_loc;
+	msec_t			 r_start;
+};
+
+int	 http_process(struct conn *);
+int	 http_error(struct conn *, int status, const char *reason);
+void	 http_req_reset(struct conn *);
+
+#endif
