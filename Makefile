@@ -32,7 +32,7 @@ UNITS = $(UNIT_SRCS:t/unit/%.c=$(OBJDIR)/unit/%)
 
 .PHONY: all run test unit install clean fmt configure-check
 
-all: $(OBJDIR)/portico $(UNITS)
+all: $(OBJDIR)/portico $(UNITS) $(OBJDIR)/hammer
 
 # configure on first use; as root on Debian it installs what is missing
 objs/Makefile.conf:
@@ -58,9 +58,15 @@ $(OBJDIR)/unit/%: t/unit/%.c $(OBJDIR)/libportico.a
 
 unit: $(UNITS)
 
+# the load client of the reload and upgrade tests
+$(OBJDIR)/hammer: t/tools/hammer.c objs/Makefile.conf
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ t/tools/hammer.c
+
 test: all
 	PORTICO_BIN=$(CURDIR)/$(OBJDIR)/portico \
 	PORTICO_UNITDIR=$(CURDIR)/$(OBJDIR)/unit \
+	PORTICO_HAMMER=$(CURDIR)/$(OBJDIR)/hammer \
 	PORTICO_SANITIZE=$(SANITIZE) \
 		prove -r $(PROVEFLAGS) t/
 

@@ -211,7 +211,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "portico: invalid option: \"-s %s\"\n", sig);
 		return 1;
 	}
-	o.mo_conf = conf;
+	/* argv is about to become the process title: keep copies */
+	o.mo_conf = strdup(conf);
+	o.mo_prefix = strdup(o.mo_prefix);
+	if (o.mo_params != NULL)
+		o.mo_params = strdup(o.mo_params);
+	conf = o.mo_conf;
 
 	g = conf_load(o.mo_prefix, conf, o.mo_params, geteuid() == 0);
 	if (test) {

@@ -300,8 +300,12 @@ step_read_head(struct conn *c)
 		if (!c->c_readable)
 			return CS_WAIT;
 		rc = conn_read(c);
-		if (rc == IO_AGAIN)
+		if (rc == IO_AGAIN) {
+			/* nothing of a next request yet: keep-alive idle */
+			if (c->c_requests > 0 && c->c_in->b_pos == c->c_in->b_last)
+				return CS_IDLE;
 			return CS_WAIT;
+		}
 		if (rc == IO_DONE) {
 			if (c->c_in->b_last > c->c_in->b_pos)
 				conn_log(c, LOG_INFO, "client closed the "
@@ -309,8 +313,10 @@ step_read_head(struct conn *c)
 			return CS_CLOSE;
 		}
 		if (rc == IO_ERROR) {
-			conn_log(c, LOG_INFO, "read() failed (%d: %s)", errno,
-			    strerror(errno));
+			/* a reset between requests is a client going away */
+			conn_log(c, c->c_in->b_last > c->c_in->b_pos ?
+			    LOG_INFO : LOG_DEBUG, "read() failed (%d: %s)",
+			    errno, strerror(errno));
 			return CS_CLOSE;
 		}
 	}
