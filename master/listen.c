@@ -68,11 +68,12 @@ listen_adopt_env(void)
 		socks[nsocks].ls_fd = fd;
 		socks[nsocks].ls_inherited = 1;
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
-		log_notice("using inherited sockets from \"%s\"",
-		    getenv(PORTICO_ENV_FDS));
 		nsocks++;
 	}
-	unsetenv(PORTICO_ENV_FDS);
+	if (nsocks > 0)
+		log_notice("using inherited sockets from \"%s\"",
+		    getenv(PORTICO_ENV_FDS));
+	/* PORTICO stays in environ: an upgrade from here replaces it */
 	return nsocks;
 }
 

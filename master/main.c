@@ -141,10 +141,12 @@ join_args(int argc, char **argv)
 	return s;
 }
 
+/* static: the options live as long as the process */
+static struct master_opts o;
+
 int
 main(int argc, char **argv)
 {
-	struct master_opts o;
 	struct gen *g;
 	const char *sig = NULL, *conf = "conf/portico.conf";
 	int test = 0, dump = 0, quiet = 0, i, rc;
@@ -242,12 +244,16 @@ main(int argc, char **argv)
 		}
 		if (dump)
 			dump_config(g);
+		conf_free(g);
 		return 0;
 	}
 	if (g == NULL)
 		return 1;
-	if (sig != NULL)
-		return send_signal(g, sig);
+	if (sig != NULL) {
+		rc = send_signal(g, sig);
+		conf_free(g);
+		return rc;
+	}
 
 	/* keep what exec needs before the title overwrites argv */
 	o.mo_exe = find_exe(argv[0]);

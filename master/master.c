@@ -255,7 +255,10 @@ reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == new_binary) {
-			log_alert("new binary process %d exited %s %d; "
+			/* a rollback stops the new master with QUIT: code 0 */
+			log_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 ?
+			    LOG_NOTICE : LOG_ALERT, 0,
+			    "new binary process %d exited %s %d; "
 			    "keeping this one, pid file restored", (int)pid,
 			    WIFSIGNALED(status) ? "on signal" : "with code",
 			    WIFSIGNALED(status) ? WTERMSIG(status) :
@@ -418,12 +421,12 @@ upgrade(void)
 	int n, i;
 
 	if (new_binary > 0) {
-		log_alert("the binary is being changed already (new master "
+		log_warnx("the binary is being changed already (new master "
 		    "%d); USR2 ignored", (int)new_binary);
 		return;
 	}
 	if (inherited && getppid() == parent_at_start && getppid() > 1) {
-		log_alert("the old master %d is still running: stop it or "
+		log_warnx("the old master %d is still running: stop it or "
 		    "this one before changing the binary again; USR2 ignored",
 		    (int)parent_at_start);
 		return;

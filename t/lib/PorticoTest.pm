@@ -27,7 +27,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT_OK = qw(http http_get parse_response wait_until free_port
     bin slurp);
 
-my $BIN = $ENV{PORTICO_BIN} || do {
+our $BIN = $ENV{PORTICO_BIN} || do {
 	my $d = __FILE__;
 	$d =~ s{t/lib/PorticoTest\.pm$}{};
 	"${d}objs/portico";
@@ -360,6 +360,166 @@ sub http_get {
 	my $req = "GET $path HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n";
 	$req .= "$_: $hdr{$_}\r\n" for sort keys %hdr;
 	return parse_response(http($port, "$req\r\n"));
+}
+
+1;
+
+# ---------------------------------------------------------------------
+# Added for t/05, t/20, t/21, t/30, t/31.
+
+use File::Spec;
+use IO::Select;
+
+sub abs_bin { File::Spec->rel2abs($BIN) }
+
+# run an exact command line (the binary made absolute), in directory
+# $o{cwd} (default /, so that no relative path can resolve by luck);
+# returns (exit code, stdout, stderr).  Killed after $o{timeout} seconds;
+# the exit code is then -1.
+sub capture {
+	my ($self, $argv, %o) = @_;
+	$self->env_setup;
+	my @argv = @$argv;
+	$argv[0] = abs_bin() if $argv[0] eq $BIN;
+	my ($out, $err) = ("$self->{dir}/capture.out", "$self->{dir}/capture.err");
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		chdir($o{cwd} // '/') or POSIX::_exit(126);
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>', $out) or POSIX::_exit(126);
+		open(STDERR, '>', $err) or POSIX::_exit(126);
+		exec(@argv) or POSIX::_exit(127);
+	}
+	my $done = wait_until(sub { waitpid($pid, WNOHANG) == $pid },
+	    $o{timeout} // 10);
+	my $code = $done ? $? >> 8 : -1;
+	unless ($done) {
+		diag("@argv: still running after the timeout; killed");
+		kill('KILL', $pid);
+		waitpid($pid, 0);
+	}
+	return ($code, slurp($out), slurp($err));
+}
+
+# the test's command line (-p, -c and @args), stdout and stderr apart
+sub run_cmd3 {
+	my ($self, @args) = @_;
+	return $self->capture([ $self->cmd(@args) ]);
+}
+
+# true once a process is gone: no such pid, or a zombie (a daemon's
+# zombie waits for init to reap it)
+sub gone {
+	my ($pid) = @_;
+	my $st = slurp("/proc/$pid/stat");
+	return 1 if $st eq '';
+	return $st =~ /^\d+ \(.*\) Z / ? 1 : 0;
+}
+
+sub wait_gone {
+	my ($pids, $timeout) = @_;
+	$pids = [$pids] unless ref $pids;
+	return wait_until(sub { !grep { !gone($_) } @$pids }, $timeout);
+}
+
+# /proc/PID/stat fields after the command: state, ppid, pgrp, session
+sub proc_stat {
+	my ($pid) = @_;
+	my $st = slurp("/proc/$pid/stat");
+	return () unless $st =~ /^\d+ \(.*\) (\S) (\d+) (\d+) (\d+)/;
+	return ($1, $2, $3, $4);
+}
+
+# the process title as ps(1) shows it
+sub proc_title {
+	my ($pid) = @_;
+	my $s = slurp("/proc/$pid/cmdline");
+	$s =~ s/\0+$//;
+	$s =~ s/\0/ /g;
+	return $s;
+}
+
+sub proc_uid {
+	my ($pid) = @_;
+	return slurp("/proc/$pid/status") =~ /^Uid:\s+(\d+)/m ? $1 : undef;
+}
+
+# how many sockets a process holds: grows by one when a worker accepts
+sub sock_count {
+	my ($pid) = @_;
+	opendir(my $d, "/proc/$pid/fd") or return -1;
+	my $n = grep { (readlink("/proc/$pid/fd/$_") // '') =~ /^socket:/ }
+	    readdir $d;
+	closedir $d;
+	return $n;
+}
+
+# poll the error log for a pattern
+sub wait_log {
+	my ($self, $re, $timeout) = @_;
+	return wait_until(sub { $self->error_log =~ $re }, $timeout);
+}
+
+# start portico with exactly @argv (cwd /) in the foreground; wait until
+# $pid_file holds a pid and every port listens
+sub run_argv {
+	my ($self, $pid_file, @argv) = @_;
+	$self->env_setup;
+	$argv[0] = abs_bin() if $argv[0] eq $BIN;
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		chdir('/');
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>>', "$self->{dir}/stderr.log");
+		open(STDERR, '>&', \*STDOUT);
+		exec(@argv) or POSIX::_exit(127);
+	}
+	$self->{child} = $pid;
+	my $ok = wait_until(sub { -s $pid_file && $self->listening }, 10);
+	unless ($ok) {
+		diag("portico did not start:\n" . slurp("$self->{dir}/stderr.log")
+		    . $self->error_log);
+		die "portico did not start";
+	}
+	$self->{pid} = $self->master_pid($pid_file);
+	return $self;
+}
+
+# a connected socket to 127.0.0.1:$port
+sub connect_port {
+	my ($port) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+	    Proto => 'tcp', Timeout => 5) or return undef;
+	$s->autoflush(1);
+	return $s;
+}
+
+# read what arrives on $s until $done->($buf) holds, the peer closes, or
+# $timeout seconds pass; returns ($buf, closed by the peer?, seconds taken)
+sub read_sock {
+	my ($s, $timeout, $done) = @_;
+	my $buf = '';
+	my $start = time;
+	my $end = $start + $timeout;
+	my $sel = IO::Select->new($s);
+	while (time < $end) {
+		last if $done && $done->($buf);
+		next unless $sel->can_read(0.02);
+		my $r = sysread($s, $buf, 65536, length $buf);
+		return ($buf, 1, time - $start) if defined $r && $r == 0;
+		return ($buf, 1, time - $start) if !defined $r && !$!{EAGAIN}
+		    && !$!{EINTR};
+	}
+	return ($buf, 0, time - $start);
+}
+
+# can a connection to 127.0.0.1:$port be made?
+sub port_open {
+	my ($port) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+	    Proto => 'tcp', Timeout => 2) or return 0;
+	close $s;
+	return 1;
 }
 
 1;
