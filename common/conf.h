@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "arena.h"
+#include "log.h"
 #include "var.h"
 
 /* contexts a directive may appear in */
@@ -30,8 +31,9 @@ struct conf_main {
 	char		*mc_pid;		/* absolute */
 	char		*mc_user;
 	char		*mc_group;
-	char		*mc_error_log;		/* absolute, or "stderr" */
-	int		 mc_error_level;
+	char		*mc_error_log[LOG_MAX_TARGETS]; /* absolute, or "stderr" */
+	int		 mc_error_level[LOG_MAX_TARGETS];
+	int		 mc_nerror_logs;
 	int64_t		 mc_worker_connections;
 	int		 mc_multi_accept;
 	int		 mc_events_seen;

@@ -27,7 +27,6 @@ conf_main_new(struct arena *a)
 	m->mc_daemon = m->mc_master = m->mc_multi_accept = UNSET;
 	m->mc_workers = m->mc_rlimit_nofile = m->mc_worker_connections = UNSET;
 	m->mc_shutdown_timeout = UNSET;
-	m->mc_error_level = UNSET;
 	return m;
 }
 
@@ -177,6 +176,7 @@ set_user(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 	return 0;
 }
 
+/* several error_log lines log to each, as in nginx */
 static int
 set_error_log(struct conf_parser *cp, const struct conf_cmd *c, int argc,
     char **argv, void *conf)
@@ -184,14 +184,17 @@ set_error_log(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 	struct conf_main *m = conf;
 	int level = LOG_ERR;
 
-	if (m->mc_error_log != NULL)
-		return dup_error(cp, argv);
+	if (m->mc_nerror_logs == LOG_MAX_TARGETS) {
+		conf_error(cp, "too many \"error_log\" directives (at most %d)",
+		    LOG_MAX_TARGETS);
+		return -1;
+	}
 	if (argc > 2 && (level = log_level_parse(argv[2])) == -1) {
 		conf_error(cp, "invalid log level \"%s\"", argv[2]);
 		return -1;
 	}
-	m->mc_error_log = conf_full_path(cp, argv[1], 0);
-	m->mc_error_level = level;
+	m->mc_error_log[m->mc_nerror_logs] = conf_full_path(cp, argv[1], 0);
+	m->mc_error_level[m->mc_nerror_logs++] = level;
 	return 0;
 }
 
@@ -835,9 +838,10 @@ conf_finish(struct conf_parser *cp)
 		m->mc_shutdown_timeout = 0;
 	if (m->mc_pid == NULL)
 		m->mc_pid = conf_full_path(cp, "logs/portico.pid", 0);
-	if (m->mc_error_log == NULL) {
-		m->mc_error_log = conf_full_path(cp, "logs/error.log", 0);
-		m->mc_error_level = LOG_ERR;
+	if (m->mc_nerror_logs == 0) {
+		m->mc_error_log[0] = conf_full_path(cp, "logs/error.log", 0);
+		m->mc_error_level[0] = LOG_ERR;
+		m->mc_nerror_logs = 1;
 	}
 	if (m->mc_user == NULL)
 		m->mc_user = "nobody";

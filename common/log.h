@@ -17,13 +17,16 @@ enum log_level {
 	LOG_DEBUG,
 };
 
+#define LOG_MAX_TARGETS	4
+
 extern int log_level;
 
 int	 log_level_parse(const char *);
 const char *log_level_name(int);
 int	 log_open(const char *path, int level);
+int	 log_open_set(int n, char *const *paths, const int *levels);
 int	 log_reopen(void);
-int	 log_fd(void);
+int	 log_uses_stderr(void);
 const char *log_path(void);
 int	 log_chown(uid_t, gid_t);
 void	 log_to_stderr(int level);

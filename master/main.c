@@ -267,10 +267,10 @@ main(int argc, char **argv)
 	}
 	proc_title_init(argc, argv);
 
-	if (log_open(g->g_main->mc_error_log, g->g_main->mc_error_level) ==
-	    -1) {
-		log_emerg("open() \"%s\" failed (%d: %s)",
-		    g->g_main->mc_error_log, errno, strerror(errno));
+	if (log_open_set(g->g_main->mc_nerror_logs, g->g_main->mc_error_log,
+	    g->g_main->mc_error_level) == -1) {
+		log_emerg("cannot open the error log (%d: %s)", errno,
+		    strerror(errno));
 		return 1;
 	}
 	rc = master_run(g, &o);

@@ -383,13 +383,10 @@ reload(void)
 		conf_free(g);
 		return;
 	}
-	if (strcmp(g->g_main->mc_error_log, old->g_main->mc_error_log) != 0 ||
-	    g->g_main->mc_error_level != old->g_main->mc_error_level) {
-		if (log_open(g->g_main->mc_error_log,
-		    g->g_main->mc_error_level) == -1)
-			log_alert("open() \"%s\" failed (%d: %s)",
-			    g->g_main->mc_error_log, errno, strerror(errno));
-	}
+	if (log_open_set(g->g_main->mc_nerror_logs, g->g_main->mc_error_log,
+	    g->g_main->mc_error_level) == -1)
+		log_alert("cannot open the new error log (%d: %s), keeping the "
+		    "current one", errno, strerror(errno));
 	apply_main_settings(g);
 	chown_logs();
 	cur = g;

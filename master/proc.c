@@ -91,7 +91,7 @@ proc_daemonize(void)
 	dup2(fd, 0);
 	dup2(fd, 1);
 	/* stderr too, unless the error log is stderr itself */
-	if (log_fd() != 2)
+	if (!log_uses_stderr())
 		dup2(fd, 2);
 	if (fd > 2)
 		close(fd);
