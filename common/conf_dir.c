@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/un.h>
@@ -170,6 +172,15 @@ set_user(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 
 	if (m->mc_user != NULL)
 		return dup_error(cp, argv);
+	/* as nginx: checked only where it will be used, by a root master */
+	if (cp->cp_is_root && getpwnam(argv[1]) == NULL) {
+		conf_error(cp, "getpwnam(\"%s\") failed", argv[1]);
+		return -1;
+	}
+	if (cp->cp_is_root && argc > 2 && getgrnam(argv[2]) == NULL) {
+		conf_error(cp, "getgrnam(\"%s\") failed", argv[2]);
+		return -1;
+	}
 	m->mc_user = arena_strdup(cp->cp_arena, argv[1]);
 	if (argc > 2)
 		m->mc_group = arena_strdup(cp->cp_arena, argv[2]);

@@ -49,8 +49,8 @@ static int inherited;
 static int noaccept;			/* after WINCH: workers stopped */
 static int quitting, terminating;
 static msec_t kill_at;
-static uid_t child_uid = (uid_t)-1;
-static gid_t child_gid = (gid_t)-1;
+static struct proc_creds creds;
+static int have_creds;		/* root: children switch to creds */
 
 static volatile sig_atomic_t sig_reap, sig_reload, sig_quit, sig_term,
     sig_reopen, sig_upgrade, sig_winch, sig_alarm;
@@ -133,6 +133,22 @@ child_slot(void)
 }
 
 static int
+child_rlimit(const struct gen *g)
+{
+	struct rlimit rl;
+
+	if (g->g_main->mc_rlimit_nofile == 0)
+		return 0;
+	rl.rlim_cur = rl.rlim_max = g->g_main->mc_rlimit_nofile;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_alert("setrlimit(RLIMIT_NOFILE, %lld) failed (%d: %s)",
+		    (long long)rl.rlim_cur, errno, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
 child_spawn(struct child *ch)
 {
 	pid_t pid;
@@ -145,7 +161,10 @@ child_spawn(struct child *ch)
 	case 0:
 		child_signals_reset();
 		proc_title_set("portico: %s process", kind_name(ch->ch_kind));
-		if (proc_drop_privileges(cur->g_main) == -1)
+		/* as in nginx, the limit is the workers', not the master's */
+		if (ch->ch_kind == CHILD_WORKER && child_rlimit(cur) == -1)
+			_exit(2);
+		if (have_creds && proc_drop_privileges(&creds) == -1)
 			_exit(2);
 		if (ch->ch_kind == CHILD_KEEPER)
 			keeper_main(cur);
@@ -334,27 +353,23 @@ respawn_due(msec_t *next)
 static void
 chown_logs(void)
 {
-	if (geteuid() == 0 && child_uid != (uid_t)-1 &&
-	    log_chown(child_uid, child_gid) == -1)
+	if (have_creds && log_chown(creds.pc_uid, creds.pc_gid) == -1)
 		log_alert("chown() \"%s\" failed (%d: %s)", log_path(), errno,
 		    strerror(errno));
 }
 
-static void
+static int
 apply_main_settings(const struct gen *g)
 {
-	struct rlimit rl;
+	struct proc_creds pc;
 
-	if (g->g_main->mc_rlimit_nofile > 0) {
-		rl.rlim_cur = rl.rlim_max = g->g_main->mc_rlimit_nofile;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			log_alert("setrlimit(RLIMIT_NOFILE, %lld) failed "
-			    "(%d: %s)", (long long)rl.rlim_cur, errno,
-			    strerror(errno));
-	}
-	if (geteuid() == 0 &&
-	    proc_user_lookup(g->g_main, &child_uid, &child_gid) == -1)
-		child_uid = (uid_t)-1;
+	if (geteuid() != 0)
+		return 0;
+	if (proc_creds_lookup(g->g_main, &pc) == -1)
+		return -1;
+	creds = pc;
+	have_creds = 1;
+	return 0;
 }
 
 static void
@@ -387,7 +402,13 @@ reload(void)
 	    g->g_main->mc_error_level) == -1)
 		log_alert("cannot open the new error log (%d: %s), keeping the "
 		    "current one", errno, strerror(errno));
-	apply_main_settings(g);
+	if (apply_main_settings(g) == -1) {
+		log_msg(LOG_ERR, 0, "reload failed: unknown user, keeping the "
+		    "running configuration");
+		listen_close_unused(cur);
+		conf_free(g);
+		return;
+	}
 	chown_logs();
 	cur = g;
 	spawn_generation();
@@ -599,7 +620,8 @@ master_run(struct gen *g, struct master_opts *o)
 	}
 	log_also_stderr(0);
 	master_signals_setup();
-	apply_main_settings(g);
+	if (apply_main_settings(g) == -1)
+		return 1;
 	chown_logs();
 	snprintf(pid_path, sizeof(pid_path), "%s", g->g_main->mc_pid);
 	if (proc_pid_write(pid_path) == -1) {

@@ -148,8 +148,13 @@ proc_pid_read(const char *path)
 	return (pid_t)v;
 }
 
+/*
+ * In the master: who the children become.  Resolved here, before the
+ * fork, because a child may not be able to open /etc/passwd (its
+ * worker_rlimit_nofile, a chroot later).
+ */
 int
-proc_user_lookup(const struct conf_main *m, uid_t *uid, gid_t *gid)
+proc_creds_lookup(const struct conf_main *m, struct proc_creds *pc)
 {
 	struct passwd *pw;
 	struct group *gr;
@@ -158,41 +163,43 @@ proc_user_lookup(const struct conf_main *m, uid_t *uid, gid_t *gid)
 		log_emerg("getpwnam(\"%s\") failed", m->mc_user);
 		return -1;
 	}
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
+	pc->pc_uid = pw->pw_uid;
+	pc->pc_gid = pw->pw_gid;
 	if (m->mc_group != NULL) {
 		if ((gr = getgrnam(m->mc_group)) == NULL) {
 			log_emerg("getgrnam(\"%s\") failed", m->mc_group);
 			return -1;
 		}
-		*gid = gr->gr_gid;
+		pc->pc_gid = gr->gr_gid;
+	}
+	pc->pc_ngroups = nitems(pc->pc_groups);
+	if (getgrouplist(m->mc_user, pc->pc_gid, pc->pc_groups,
+	    &pc->pc_ngroups) == -1) {
+		/* more than fit: the primary group alone */
+		pc->pc_groups[0] = pc->pc_gid;
+		pc->pc_ngroups = 1;
 	}
 	return 0;
 }
 
 /* in a child, when the master runs as root */
 int
-proc_drop_privileges(const struct conf_main *m)
+proc_drop_privileges(const struct proc_creds *pc)
 {
-	uid_t uid;
-	gid_t gid;
-
 	if (geteuid() != 0)
 		return 0;
-	if (proc_user_lookup(m, &uid, &gid) == -1)
-		return -1;
-	if (setgid(gid) == -1) {
-		log_emerg("setgid(%d) failed (%d: %s)", (int)gid, errno,
+	if (setgid(pc->pc_gid) == -1) {
+		log_emerg("setgid(%d) failed (%d: %s)", (int)pc->pc_gid, errno,
 		    strerror(errno));
 		return -1;
 	}
-	if (initgroups(m->mc_user, gid) == -1) {
-		log_emerg("initgroups(%s, %d) failed (%d: %s)", m->mc_user,
-		    (int)gid, errno, strerror(errno));
+	if (setgroups(pc->pc_ngroups, pc->pc_groups) == -1) {
+		log_emerg("setgroups() failed (%d: %s)", errno,
+		    strerror(errno));
 		return -1;
 	}
-	if (setuid(uid) == -1) {
-		log_emerg("setuid(%d) failed (%d: %s)", (int)uid, errno,
+	if (setuid(pc->pc_uid) == -1) {
+		log_emerg("setuid(%d) failed (%d: %s)", (int)pc->pc_uid, errno,
 		    strerror(errno));
 		return -1;
 	}

@@ -13,7 +13,14 @@ void	 proc_title_set(const char *fmt, ...)
 int	 proc_daemonize(void);
 int	 proc_pid_write(const char *path);
 pid_t	 proc_pid_read(const char *path);
-int	 proc_user_lookup(const struct conf_main *, uid_t *, gid_t *);
-int	 proc_drop_privileges(const struct conf_main *);
+struct proc_creds {
+	uid_t		 pc_uid;
+	gid_t		 pc_gid;
+	gid_t		 pc_groups[64];
+	int		 pc_ngroups;
+};
+
+int	 proc_creds_lookup(const struct conf_main *, struct proc_creds *);
+int	 proc_drop_privileges(const struct proc_creds *);
 
 #endif
