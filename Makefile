@@ -89,12 +89,12 @@ install: $(OBJDIR)/portico
 		echo "keeping existing $(DESTDIR)$(PREFIX)/conf/portico.conf"; \
 	else install -m 644 conf/portico.conf \
 		$(DESTDIR)$(PREFIX)/conf/portico.conf; fi
-	sed -e 's|@SBIN@|$(PREFIX)/sbin/portico|g' \
+	sed -e 's|@SBIN@|$(PREFIX)/sbin/portico|g' -e 's|@PREFIX@|$(PREFIX)|g' \
 	    -e 's|@CONF@|$(PREFIX)/conf/portico.conf|g' \
 	    -e 's|@PID@|$(PREFIX)/logs/portico.pid|g' \
 	    conf/portico.init.in > $(DESTDIR)$(INITDIR)/portico
 	chmod 755 $(DESTDIR)$(INITDIR)/portico
-	sed -e 's|@SBIN@|$(PREFIX)/sbin/portico|g' \
+	sed -e 's|@SBIN@|$(PREFIX)/sbin/portico|g' -e 's|@PREFIX@|$(PREFIX)|g' \
 	    -e 's|@CONF@|$(PREFIX)/conf/portico.conf|g' \
 	    -e 's|@PID@|$(PREFIX)/logs/portico.pid|g' \
 	    conf/portico.service.in > $(DESTDIR)$(UNITDIR)/portico.service

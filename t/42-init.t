@@ -32,6 +32,7 @@ conf_gen('one');
 # the script as make install writes it
 my $script = slurp('conf/portico.init.in');
 $script =~ s/\@SBIN\@/$bin/g;
+$script =~ s/\@PREFIX\@/$dir/g;
 $script =~ s/\@CONF\@/$dir\/portico.conf/g;
 $script =~ s/\@PID\@/$dir\/logs\/portico.pid/g;
 $t->write_file('portico.init', $script);
