@@ -60,9 +60,12 @@ static int
 arena_grow(struct arena *a, size_t need)
 {
 	struct arena_chunk *c;
-	size_t size = need + ARENA_ALIGN > ARENA_CHUNK ? need + ARENA_ALIGN :
-	    ARENA_CHUNK;
+	size_t size;
 
+	if (need > SIZE_MAX - sizeof(*c) - ARENA_ALIGN)
+		return -1;
+	size = need + ARENA_ALIGN > ARENA_CHUNK ? need + ARENA_ALIGN :
+	    ARENA_CHUNK;
 	if ((c = malloc(sizeof(*c) + size)) == NULL)
 		return -1;
 	c->ac_size = size;
@@ -82,7 +85,9 @@ arena_alloc(struct arena *a, size_t len)
 	if (len == 0)
 		len = 1;
 	p = ((uintptr_t)a->a_pos + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
-	if (a->a_pos == NULL || p + len > (uintptr_t)a->a_end) {
+	/* compared as room left, so that a huge len cannot wrap around */
+	if (a->a_pos == NULL || p > (uintptr_t)a->a_end ||
+	    len > (uintptr_t)a->a_end - p) {
 		if (a->a_fixed || arena_grow(a, len) == -1)
 			return NULL;
 		p = ((uintptr_t)a->a_pos + ARENA_ALIGN - 1) &

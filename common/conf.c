@@ -75,6 +75,13 @@ conf_next(struct conf_parser *cp, char *buf, size_t len, int *line)
 	size_t n = 0;
 	char q;
 
+	if (cp->cp_unget != -1) {
+		enum tok t = cp->cp_unget;
+
+		cp->cp_unget = -1;
+		*line = in->in_line;
+		return t;
+	}
 	for (;;) {
 		while (p < end && is_space((unsigned char)*p)) {
 			if (*p == '\n')
@@ -152,8 +159,11 @@ conf_next(struct conf_parser *cp, char *buf, size_t len, int *line)
 
 	while (p < end && !is_space((unsigned char)*p)) {
 		if (*p == '{' && n > 0 && buf[n - 1] == '$') {
-			/* "${name}" inside a word */
-			while (p < end && *p != '}' && !is_space((unsigned char)*p)) {
+			/* "${name}" inside a word; ";" still ends the word */
+			PUT('{');
+			p++;
+			while (p < end && *p != '}' && *p != ';' && *p != '{' &&
+			    !is_space((unsigned char)*p)) {
 				PUT(*p);
 				p++;
 			}
@@ -230,7 +240,7 @@ conf_run(struct conf_parser *cp, int ctx, int argc, char **argv, enum tok t)
 	const struct conf_cmd *c;
 	int block = t == TOK_OPEN;
 
-	if (ctx == CTX_TYPES) {
+	if (ctx == CTX_TYPES && strcmp(argv[0], "include") != 0) {
 		if (block) {
 			conf_error(cp, "unexpected \"{\"");
 			conf_skip_block(cp);
@@ -275,16 +285,44 @@ skip:
  * end of the input (a file, included or not).  Returns -1 at an
  * unexpected end of file inside a block.
  */
+/*
+ * After a lexical error: skip to the end of the statement, so that one
+ * mistake is reported once.  A "}" or the end of the input is left for
+ * the caller to read.
+ */
+static void
+conf_resync(struct conf_parser *cp)
+{
+	char buf[4096];
+	int line;
+	enum tok t;
+
+	for (;;) {
+		t = conf_next(cp, buf, sizeof(buf), &line);
+		if (t == TOK_SEMI)
+			return;
+		if (t == TOK_OPEN) {
+			conf_skip_block(cp);
+			return;
+		}
+		if (t == TOK_CLOSE || t == TOK_EOF) {
+			cp->cp_unget = t;
+			return;
+		}
+	}
+}
+
 static int
 conf_parse(struct conf_parser *cp, int ctx, int in_block)
 {
 	char *argv[CONF_MAX_ARGS + 1];
 	char buf[4096];
-	int argc, line, first_line;
+	int argc, line, first_line, too_many;
 	enum tok t;
 
 	for (;;) {
 		argc = 0;
+		too_many = 0;
 		first_line = -1;
 		for (;;) {
 			t = conf_next(cp, buf, sizeof(buf), &line);
@@ -293,30 +331,42 @@ conf_parse(struct conf_parser *cp, int ctx, int in_block)
 			if (t != TOK_WORD)
 				break;
 			if (argc == CONF_MAX_ARGS) {
-				cp->cp_line = first_line;
-				conf_error(cp, "too many arguments in \"%s\" "
-				    "directive", argv[0]);
+				if (!too_many++) {
+					cp->cp_line = first_line;
+					conf_error(cp, "too many arguments in "
+					    "\"%s\" directive", argv[0]);
+				}
 				continue;
 			}
 			argv[argc++] = arena_strdup(cp->cp_arena, buf);
 		}
 		argv[argc] = NULL;
 		cp->cp_line = first_line;
+		if (too_many) {
+			if (t == TOK_OPEN)
+				conf_skip_block(cp);
+			continue;
+		}
 		switch (t) {
 		case TOK_ERROR:
-			/* resynchronise at the next terminator */
+			conf_resync(cp);
 			continue;
 		case TOK_EOF:
+			/* reported once, by the innermost block */
+			if (cp->cp_eof_reported)
+				return -1;
 			if (argc > 0) {
 				cp->cp_line = line;
 				conf_error(cp, "unexpected end of file, "
 				    "expecting \";\" or \"}\"");
+				cp->cp_eof_reported = 1;
 				return -1;
 			}
 			if (in_block) {
 				cp->cp_line = line;
 				conf_error(cp, "unexpected end of file, "
 				    "expecting \"}\"");
+				cp->cp_eof_reported = 1;
 				return -1;
 			}
 			return 0;
@@ -453,8 +503,9 @@ conf_include(struct conf_parser *cp, const char *pattern, int ctx)
 		cp->cp_line = line;
 		return 0;
 	}
-	rc = glob(path, GLOB_ERR, NULL, &gl);
-	if (rc == GLOB_NOMATCH)
+	/* a pattern matching nothing, even in no folder, is not an error */
+	rc = glob(path, 0, NULL, &gl);
+	if (rc == GLOB_NOMATCH || rc == GLOB_ABORTED)
 		return 0;
 	if (rc != 0) {
 		conf_error(cp, "glob() \"%s\" failed", path);
@@ -503,6 +554,7 @@ conf_load(const char *prefix, const char *path, const char *params,
 	if (pl == 0 || prefix[pl - 1] != '/')
 		g->g_prefix[pl++] = '/';
 	memset(&cp, 0, sizeof(cp));
+	cp.cp_unget = -1;
 	cp.cp_gen = g;
 	cp.cp_arena = a;
 	cp.cp_is_root = is_root;

@@ -418,7 +418,8 @@ parse_addr(struct conf_parser *cp, const char *text, struct conf_listen *li)
 		h = text;
 		hl = port - text;
 		port++;
-	} else if (str_parse_int(text, 65535, &pn) == 0) {
+	} else if (text[strspn(text, "0123456789")] == '\0') {
+		/* digits alone are a port, even an invalid one */
 		h = "*";
 		hl = 1;
 		port = text;

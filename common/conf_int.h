@@ -7,7 +7,7 @@
 
 #include "conf.h"
 
-#define CONF_MAX_ARGS	16
+#define CONF_MAX_ARGS	256	/* server_name may list many names */
 #define CONF_MAX_ERRORS	50
 
 enum conf_which {
@@ -50,6 +50,8 @@ struct conf_parser {
 	int			 cp_depth;	/* include nesting */
 	int			 cp_line;	/* line of the current directive */
 	int			 cp_is_root;
+	int			 cp_unget;	/* a token to read again, or -1 */
+	int			 cp_eof_reported;
 	struct conf_main	*cp_main;
 	struct conf_http	*cp_http;
 	struct conf_srv		*cp_srv;

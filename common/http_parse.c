@@ -46,22 +46,20 @@ http_token_eq(const char *s, size_t len, const char *lit)
 int
 http_head_end(const char *buf, size_t len, size_t *scan)
 {
-	size_t i = *scan;
+	size_t i = *scan, lead = 0;
 
+	/* empty lines before the request line are skipped (RFC 9112, 2.2) */
+	while (lead + 1 < len && buf[lead] == '\r' && buf[lead + 1] == '\n')
+		lead += 2;
 	for (; i < len; i++) {
 		if (buf[i] != '\n')
 			continue;
 		if (i == 0 || buf[i - 1] != '\r')
 			return -1;
-		/* an empty line ends the head, unless it leads the request */
-		if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
-			size_t j = 0;
-
-			while (j + 1 < i && buf[j] == '\r' && buf[j + 1] == '\n')
-				j += 2;
-			if (j < i - 1)
-				return (int)(i + 1);
-		}
+		/* an empty line after the request line ends the head */
+		if (i >= 3 && i - 3 >= lead && buf[i - 2] == '\n' &&
+		    buf[i - 3] == '\r')
+			return (int)(i + 1);
 	}
 	*scan = i;
 	return -2;

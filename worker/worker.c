@@ -31,6 +31,7 @@ static struct event sig_ev;
 static struct timer shutdown_timer;
 static int exiting;
 static int accept_paused;
+static int single;		/* master_process off */
 
 static void
 listeners_pause(int pause)
@@ -94,7 +95,9 @@ close_listeners(void)
 		if (listeners[i].ls_on)
 			event_del(&listeners[i].ls_ev);
 		listeners[i].ls_on = 0;
-		close(listeners[i].ls_ev.ev_fd);
+		/* in one process the master's code closes them at exit */
+		if (!single)
+			close(listeners[i].ls_ev.ev_fd);
 	}
 	nlisteners = 0;
 }
@@ -137,6 +140,13 @@ on_signal(struct event *ev, uint32_t events)
 			close_listeners();
 			conn_close_all("worker exiting: connection closed");
 			exiting = 1;
+			break;
+		case SIGHUP:
+		case SIGUSR2:
+			if (single)
+				log_warnx("signal %d ignored: with master_process "
+				    "off, reload and binary upgrade need a "
+				    "restart", (int)si.ssi_signo);
 			break;
 		case SIGUSR1:
 			if (log_reopen() == -1)
@@ -206,7 +216,8 @@ worker_loop(void)
 		if (exiting || (worker_stopping && conn_count() == 0))
 			break;
 	}
-	log_notice("exit");
+	if (!single)
+		log_notice("exit");
 }
 
 void
@@ -221,6 +232,7 @@ worker_main(struct gen *g, int slot)
 int
 worker_run_single(struct gen *g)
 {
+	single = 1;
 	if (worker_init(g) == -1)
 		return -1;
 	worker_loop();
