@@ -30,9 +30,12 @@ LIBOBJS = $(filter-out $(OBJDIR)/master/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard t/unit/*.c)
 UNITS = $(UNIT_SRCS:t/unit/%.c=$(OBJDIR)/unit/%)
 
-.PHONY: all run test unit install clean fmt configure-check
+.PHONY: all run test unit install clean fmt fuzz
 
-all: $(OBJDIR)/portico $(UNITS) $(OBJDIR)/hammer
+FUZZERS = http_parse conf
+REPLAYS = $(FUZZERS:%=$(OBJDIR)/fuzz/%-replay)
+
+all: $(OBJDIR)/portico $(UNITS) $(OBJDIR)/hammer $(REPLAYS)
 
 # configure on first use; as root on Debian it installs what is missing
 objs/Makefile.conf:
@@ -58,6 +61,30 @@ $(OBJDIR)/unit/%: t/unit/%.c $(OBJDIR)/libportico.a
 
 unit: $(UNITS)
 
+# fuzz targets: replayed over their seeds by the tests (t/06-fuzz.t);
+# "make fuzz" runs them under libFuzzer for FUZZ_SECONDS each
+$(OBJDIR)/fuzz/%-replay: t/fuzz/%.c t/fuzz/replay.c $(OBJDIR)/libportico.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -MMD -MP -o $@ $< \
+		t/fuzz/replay.c $(OBJDIR)/libportico.a $(LDLIBS_ALL)
+
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-I. -Icommon -Iobjs $(LIB_CFLAGS)
+fuzz: objs/Makefile.conf
+	@mkdir -p objs-fuzz/corpus/http_parse objs-fuzz/corpus/conf
+	perl t/fuzz/vectors.pl ../shared/vectors/llhttp/request \
+		objs-fuzz/corpus/http_parse >/dev/null
+	cp conf/portico.conf objs-fuzz/corpus/conf/
+	clang $(FUZZ_FLAGS) -o objs-fuzz/http_parse t/fuzz/http_parse.c
+	clang $(FUZZ_FLAGS) -o objs-fuzz/conf t/fuzz/conf.c \
+		common/arena.c common/clock.c common/log.c common/str.c \
+		common/var.c $(LIB_LIBS)
+	objs-fuzz/http_parse -max_total_time=$(FUZZ_SECONDS) \
+		objs-fuzz/corpus/http_parse
+	objs-fuzz/conf -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
+		objs-fuzz/corpus/conf
+
 # the load client of the reload and upgrade tests
 $(OBJDIR)/hammer: t/tools/hammer.c objs/Makefile.conf
 	@mkdir -p $(dir $@)
@@ -67,6 +94,7 @@ test: all
 	PORTICO_BIN=$(CURDIR)/$(OBJDIR)/portico \
 	PORTICO_UNITDIR=$(CURDIR)/$(OBJDIR)/unit \
 	PORTICO_HAMMER=$(CURDIR)/$(OBJDIR)/hammer \
+	PORTICO_FUZZDIR=$(CURDIR)/$(OBJDIR)/fuzz \
 	PORTICO_SANITIZE=$(SANITIZE) \
 		prove -r $(PROVEFLAGS) t/
 
@@ -100,9 +128,9 @@ install: $(OBJDIR)/portico
 	    conf/portico.service.in > $(DESTDIR)$(UNITDIR)/portico.service
 
 clean:
-	rm -rf objs objs-san
+	rm -rf objs objs-san objs-fuzz
 
 fmt:
 	clang-format -i common/*.[ch] master/*.[ch] worker/*.[ch] t/unit/*.c
 
--include $(OBJS:.o=.d) $(UNITS:=.d)
+-include $(OBJS:.o=.d) $(UNITS:=.d) $(REPLAYS:=.d)
