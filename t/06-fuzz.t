@@ -77,7 +77,7 @@ SKIP: {
 my @confs = slurp_all('conf/portico.conf');
 for my $t (glob('t/*.t')) {
 	my ($text) = slurp_all($t);
-	push @confs, $1 while $text =~ /<<'EOF'\);?\n(.*?)\nEOF\n/sg;
+	push @confs, $1 while $text =~ /<<'EOF'\)?;?\n(.*?)\nEOF\n/sg;
 }
 # the fuzz target leaves listen out (host names would be looked up)
 @confs = map { s/^\s*listen[^;]*;//mgr } @confs;
