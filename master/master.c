@@ -618,7 +618,6 @@ master_run(struct gen *g, struct master_opts *o)
 		if (proc_daemonize() == -1)
 			return 1;
 	}
-	log_also_stderr(0);
 	master_signals_setup();
 	if (apply_main_settings(g) == -1)
 		return 1;
@@ -628,6 +627,8 @@ master_run(struct gen *g, struct master_opts *o)
 		pid_path[0] = '\0';
 		return 1;
 	}
+	proc_daemon_ready();
+	log_also_stderr(0);
 	if (!g->g_main->mc_master) {
 		proc_title_set("portico: single process %s", o->mo_cmdline);
 		log_notice("%s started (single process)", PORTICO_VER);

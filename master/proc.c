@@ -67,19 +67,39 @@ proc_title_set(const char *fmt, ...)
 		memset(title_start + n, '\0', title_len - n);
 }
 
+static int ready_fd = -1;
+
+/*
+ * The parent exits only when the daemon is ready (pid file written,
+ * sockets listening), with the child's verdict: a script that starts
+ * portico can rely on the pid file at once.
+ */
 int
 proc_daemonize(void)
 {
-	int fd;
+	int fd, p[2];
+	char c;
+	ssize_t n;
 
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_emerg("pipe() failed (%d: %s)", errno, strerror(errno));
+		return -1;
+	}
 	switch (fork()) {
 	case -1:
 		log_emerg("fork() failed (%d: %s)", errno, strerror(errno));
 		return -1;
 	case 0:
+		close(p[0]);
+		ready_fd = p[1];
 		break;
 	default:
-		_exit(0);
+		close(p[1]);
+		do {
+			n = read(p[0], &c, 1);
+		} while (n == -1 && errno == EINTR);
+		/* EOF without a byte: the daemon failed and said why */
+		_exit(n == 1 ? 0 : 1);
 	}
 	if (setsid() == -1) {
 		log_emerg("setsid() failed (%d: %s)", errno, strerror(errno));
@@ -90,12 +110,30 @@ proc_daemonize(void)
 		return -1;
 	dup2(fd, 0);
 	dup2(fd, 1);
-	/* stderr too, unless the error log is stderr itself */
-	if (!log_uses_stderr())
-		dup2(fd, 2);
+	/* stderr stays open for start-up errors until proc_daemon_ready() */
 	if (fd > 2)
 		close(fd);
 	return 0;
+}
+
+/* start-up done: release the waiting parent and detach stderr */
+void
+proc_daemon_ready(void)
+{
+	int fd;
+
+	if (ready_fd == -1)
+		return;
+	if (write(ready_fd, "", 1) == -1) {
+		/* the parent is gone: nothing to tell */
+	}
+	close(ready_fd);
+	ready_fd = -1;
+	if (!log_uses_stderr() && (fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
 }
 
 int

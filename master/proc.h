@@ -11,6 +11,7 @@ void	 proc_title_init(int argc, char **argv);
 void	 proc_title_set(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 int	 proc_daemonize(void);
+void	 proc_daemon_ready(void);
 int	 proc_pid_write(const char *path);
 pid_t	 proc_pid_read(const char *path);
 struct proc_creds {
