@@ -176,9 +176,26 @@ conf_next(struct conf_parser *cp, char *buf, size_t len, int *line)
 		if (is_special((unsigned char)*p))
 			break;
 		if (*p == '\\' && p + 1 < end) {
-			p++;
-			if (*p == '\n')
-				in->in_line++;
+			/*
+			 * As nginx: \" \' \\ \t \r \n are unescaped; any other
+			 * escaped character is kept with its backslash, and is
+			 * not special (\; does not end the word).
+			 */
+			switch (p[1]) {
+			case '"': case '\'': case '\\':
+				PUT(p[1]); break;
+			case 't': PUT('\t'); break;
+			case 'r': PUT('\r'); break;
+			case 'n': PUT('\n'); break;
+			default:
+				if (p[1] == '\n')
+					in->in_line++;
+				PUT('\\');
+				PUT(p[1]);
+				break;
+			}
+			p += 2;
+			continue;
 		}
 		PUT(*p);
 		p++;

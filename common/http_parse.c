@@ -160,3 +160,68 @@ http_parse_request(const char *buf, size_t len, struct http_head *h)
 		p += 2;
 	}
 }
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+http_normalize_path(const char *in, size_t len, char *out, size_t *outlen)
+{
+	size_t i, n = 0, r, w, e;
+	int hi, lo;
+
+	if (len == 0 || in[0] != '/')
+		return -1;
+	/* decode first: %2F and %2E take part in the segment rules below */
+	for (i = 0; i < len; i++) {
+		if (in[i] != '%') {
+			out[n++] = in[i];
+			continue;
+		}
+		if (i + 2 >= len || (hi = hexval(in[i + 1])) < 0 ||
+		    (lo = hexval(in[i + 2])) < 0)
+			return -1;
+		if (hi == 0 && lo == 0)
+			return -1;
+		out[n++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	/* then the segments, in place: w never passes r */
+	w = 1;
+	r = 1;
+	while (r < n) {
+		if (out[r] == '/') {
+			r++;
+			continue;
+		}
+		for (e = r; e < n && out[e] != '/'; e++)
+			;
+		if (e - r == 1 && out[r] == '.') {
+			/* "." names the folder itself */
+		} else if (e - r == 2 && out[r] == '.' && out[r + 1] == '.') {
+			if (w == 1)
+				return -1;
+			/* back over the previous segment and its slash */
+			w--;
+			while (w > 0 && out[w - 1] != '/')
+				w--;
+		} else {
+			memmove(out + w, out + r, e - r);
+			w += e - r;
+			if (e < n)
+				out[w++] = '/';
+		}
+		r = e;
+	}
+	out[w] = '\0';
+	*outlen = w;
+	return 0;
+}

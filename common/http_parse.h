@@ -38,6 +38,14 @@ int	 http_head_end(const char *buf, size_t len, size_t *scan);
 /* Parse a complete head (as found by http_head_end): >0, or -1. */
 int	 http_parse_request(const char *buf, size_t len, struct http_head *);
 
+/*
+ * Decode %XX and normalize a request path as nginx does: merge slashes,
+ * resolve "." and ".." segments.  out must hold len + 1 bytes.  Returns
+ * 0, or -1 for a bad escape, an encoded NUL, or ".." above the root.
+ */
+int	 http_normalize_path(const char *in, size_t len, char *out,
+	    size_t *outlen);
+
 int	 http_is_tchar(int c);
 int	 http_token_eq(const char *s, size_t len, const char *lit);
 

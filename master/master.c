@@ -95,12 +95,16 @@ master_signals_setup(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
-/* children start with the signal state of a fresh process */
+/*
+ * Children get default handlers, but the master's signals stay blocked
+ * (as they were at fork()): a QUIT sent while a worker starts waits for
+ * the worker's signalfd instead of killing it with the default action.
+ * An exec'd new master unblocks them in its own sigsuspend().
+ */
 static void
 child_signals_reset(void)
 {
 	struct sigaction sa;
-	sigset_t set;
 	size_t i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -108,8 +112,6 @@ child_signals_reset(void)
 	for (i = 0; i < nitems(handled); i++)
 		sigaction(handled[i], &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
 }
 
 static const char *
@@ -166,8 +168,11 @@ child_spawn(struct child *ch)
 			_exit(2);
 		if (have_creds && proc_drop_privileges(&creds) == -1)
 			_exit(2);
-		if (ch->ch_kind == CHILD_KEEPER)
+		if (ch->ch_kind == CHILD_KEEPER) {
+			/* the keeper serves no client: no listening socket */
+			listen_close_all();
 			keeper_main(cur);
+		}
 		worker_main(cur, ch->ch_slot);
 	}
 	ch->ch_pid = pid;
@@ -411,9 +416,10 @@ reload(void)
 	}
 	chown_logs();
 	cur = g;
+	/* before the fork: new children must not inherit removed sockets */
+	listen_close_unused(g);
 	spawn_generation();
 	signal_children(SIGQUIT, 1);
-	listen_close_unused(g);
 	/* the old workers keep their own copy of the old generation */
 	conf_free(old);
 	log_notice("reconfigured: generation %u", g->g_id);

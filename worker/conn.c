@@ -485,7 +485,8 @@ step_close(struct conn *c)
 	c->c_fd = -1;
 	buf_put(c->c_in);
 	buf_put(c->c_out);
-	c->c_in = c->c_out = NULL;
+	buf_put(c->c_scratch);
+	c->c_in = c->c_out = c->c_scratch = NULL;
 	if (c->c_prev != NULL)
 		c->c_prev->c_next = c->c_next;
 	else

@@ -55,6 +55,7 @@ struct conn {
 	int			 c_lame_duck;	/* worker stopping, was idle */
 	struct buf		*c_in;
 	struct buf		*c_out;
+	struct buf		*c_scratch;	/* per request: decoded URI */
 	size_t			 c_scan;	/* head-end search position */
 	struct timer		 c_timer;
 	const char		*c_action;	/* "reading client request" */

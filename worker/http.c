@@ -67,6 +67,8 @@ http_req_reset(struct conn *c)
 
 	memset(r, 0, sizeof(*r));
 	c->c_scan = 0;
+	buf_put(c->c_scratch);
+	c->c_scratch = NULL;
 }
 
 /* append to the output buffer; -1 when it does not fit */
@@ -458,6 +460,35 @@ check_headers(struct conn *c)
 	return 0;
 }
 
+/*
+ * $uri is the decoded, normalized path ($request_uri stays as sent).  The
+ * common case, a path with no '%', no "//" and no "/.", is used in place.
+ */
+static int
+normalize_path(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	const char *p = r->r_path;
+	size_t len = r->r_pathlen, i, outlen;
+
+	for (i = 0; i < len; i++)
+		if (p[i] == '%' || (p[i] == '/' && i + 1 < len &&
+		    (p[i + 1] == '/' || p[i + 1] == '.')))
+			break;
+	if (i == len)
+		return 0;
+	if (c->c_scratch == NULL && (c->c_scratch = buf_get(CONN_INBUF)) ==
+	    NULL)
+		return -1;
+	if (len + 1 > (size_t)(c->c_scratch->b_end - c->c_scratch->b_start))
+		return -1;
+	if (http_normalize_path(p, len, c->c_scratch->b_start, &outlen) == -1)
+		return -1;
+	r->r_path = c->c_scratch->b_start;
+	r->r_pathlen = outlen;
+	return 0;
+}
+
 /* origin-form "/path?args", absolute-form "http://host/path", "*" */
 static int
 parse_target(struct conn *c)
@@ -496,7 +527,7 @@ parse_target(struct conn *c)
 	for (i = 0; i < r->r_pathlen; i++)
 		if (t[i] == '#')
 			return -1;
-	return 0;
+	return normalize_path(c);
 }
 
 int

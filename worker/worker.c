@@ -223,8 +223,9 @@ worker_loop(void)
 void
 worker_main(struct gen *g, int slot)
 {
+	/* nothing to flush; and exit-time hooks may need the missing fds */
 	if (worker_init(g) == -1)
-		exit(2);
+		_exit(2);
 	worker_loop();
 	exit(0);
 }

@@ -16,6 +16,25 @@ inside(const char *buf, size_t len, const char *p, size_t plen)
 	assert(p >= buf && p + plen <= buf + len);
 }
 
+/* a normalized path starts with '/' and has no "//", "/./", "/../" */
+static void
+check_normalize(const char *p, size_t len)
+{
+	char out[65536 + 1];
+	size_t n, i;
+
+	if (http_normalize_path(p, len, out, &n) == -1)
+		return;
+	assert(n >= 1 && n <= len && out[0] == '/' && out[n] == '\0');
+	for (i = 0; i + 1 < n; i++) {
+		assert(!(out[i] == '/' && out[i + 1] == '/'));
+		if (out[i] == '/' && out[i + 1] == '.')
+			assert(!(i + 2 == n || out[i + 2] == '/' ||
+			    (out[i + 2] == '.' && (i + 3 == n ||
+			    out[i + 3] == '/'))));
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -43,6 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			inside(buf, end, h.hh_method, h.hh_methodlen);
 			inside(buf, end, h.hh_target, h.hh_targetlen);
 			assert(h.hh_version == 10 || h.hh_version == 11);
+			check_normalize(h.hh_target, h.hh_targetlen);
 			for (j = 0; j < h.hh_nheaders; j++) {
 				inside(buf, end, h.hh_headers[j].h_name,
 				    h.hh_headers[j].h_namelen);

@@ -166,13 +166,21 @@ sub run {
 	my ($self, %o) = @_;
 	$self->env_setup;
 	unlink $self->pid_file;
+	my @args = @{ $o{args} // [] };
 	my @g = $o{daemon} ? () : ('-g', 'daemon off;');
+	# portico keeps the last -g: fold the test's own into ours
+	for my $i (0 .. $#args - 1) {
+		next unless $args[$i] eq '-g' && @g;
+		$g[1] .= ' ' . $args[$i + 1];
+		splice(@args, $i, 2);
+		last;
+	}
 	my $pid = fork // die "fork: $!";
 	if ($pid == 0) {
 		open(STDIN, '<', '/dev/null');
 		open(STDOUT, '>>', "$self->{dir}/stderr.log");
 		open(STDERR, '>&', \*STDOUT);
-		exec($self->cmd(@g, @{ $o{args} // [] }))
+		exec($self->cmd(@g, @args))
 		    or POSIX::_exit(127);
 	}
 	if ($o{daemon}) {
@@ -213,7 +221,13 @@ sub master_pid {
 	return $s =~ /^(\d+)/ ? $1 : undef;
 }
 
-sub alive { my ($pid) = @_; return $pid && kill(0, $pid) }
+# a zombie (exited, not yet reaped) is not alive
+sub alive {
+	my ($pid) = @_;
+	return 0 unless $pid && kill(0, $pid);
+	my $stat = slurp("/proc/$pid/stat");
+	return $stat !~ /^\d+ \(.*?\) Z/;
+}
 
 # the pids of a master's children, by process title
 sub children {
@@ -285,12 +299,15 @@ sub check_log {
 	ok(!@bad, 'error log clean') or diag(join("\n", @bad));
 }
 
+# a test that dies leaves no process behind holding its ports
 sub DESTROY {
 	my ($self) = @_;
-	if ($self->{pid} && alive($self->{pid})) {
-		kill('KILL', $self->{pid});
-		waitpid($self->{child}, 0) if $self->{child};
-	}
+	my $pid = $self->{pid} or return;
+	return unless alive($pid);
+	my @kids = ($self->children('worker', $pid),
+	    $self->children('keeper', $pid));
+	kill('KILL', $pid, @kids);
+	waitpid($self->{child}, 0) if $self->{child};
 }
 
 # raw request; returns the raw bytes read until the peer closes (or the
@@ -520,6 +537,63 @@ sub port_open {
 	    Proto => 'tcp', Timeout => 2) or return 0;
 	close $s;
 	return 1;
+}
+
+1;
+
+# is signal number $sig blocked in process $pid?  (a child of the master
+# blocks QUIT, TERM, HUP... once it is set up to handle them)
+sub sig_blocked {
+	my ($pid, $sig) = @_;
+	my $st = slurp("/proc/$pid/status");
+	return 0 unless $st =~ /^SigBlk:\s*([0-9a-f]+)/m;
+	my $mask = $1;
+	my $nib = hex(substr($mask, length($mask) - 1 - int(($sig - 1) / 4), 1));
+	return ($nib >> (($sig - 1) % 4)) & 1;
+}
+
+# has a child set itself up for QUIT: blocked (a worker reads it from a
+# signalfd) or waited for in sigwait() (the keeper; sigwait unblocks it
+# while it waits)?
+sub quit_ready {
+	my ($pid) = @_;
+	return sig_blocked($pid, 3) ||
+	    slurp("/proc/$pid/wchan") =~ /sigtimedwait/;
+}
+
+# wait until the master runs $n workers and one keeper, each ready for
+# its signals; returns the workers' pids (empty on timeout).  Signalling
+# a child before that would test the start-up, not the signal.
+sub wait_ready {
+	my ($self, $n, $master, $timeout) = @_;
+	my @w;
+	my $ok = wait_until(sub {
+		@w = $self->workers($master);
+		my @k = $self->children('keeper', $master);
+		return @w == $n && @k == 1 && !grep { !quit_ready($_) } @w, @k;
+	}, $timeout // 10);
+	return $ok ? @w : ();
+}
+
+# sanitizer reports left in the test dir by any portico run so far (for
+# tests whose runs are not all followed by $t->stop)
+sub sanitizer_clean {
+	my ($self) = @_;
+	my @f = glob("$self->{dir}/asan.* $self->{dir}/ubsan.*");
+	ok(!@f, 'no sanitizer report') or diag(join("\n", map { slurp($_) } @f));
+}
+
+# run one scenario on a fresh instance: scenario(name => sub { my ($t) =
+# @_; ... }).  If it dies, the failure is recorded and portico is stopped
+# gracefully: DESTROY would kill -9 the master alone, and its workers would
+# live on, orphaned, holding the ports.
+sub scenario {
+	my ($name, $code) = @_;
+	my $t = PorticoTest->new;
+	return 1 if eval { $code->($t); 1 };
+	fail("$name: $@");
+	$t->stop;
+	return 0;
 }
 
 1;

@@ -272,7 +272,9 @@ test_lexer(void)
 		    "; { } # inside quotes are plain" },
 		{ "\"\" ''", "", "", "empty quotes make empty words" },
 		{ "\"two\nlines\" x", "two\nlines", "x", "newline in quotes" },
-		{ "a\\;b c\\ d", "a;b", "c d", "backslash in bare words" },
+		/* as nginx: kept, and the next character is not special */
+		{ "a\\;b c\\ d", "a\\;b", "c\\ d", "backslash in bare words" },
+		{ "a\\tb c\\nd", "a\tb", "c\nd", "\\t \\n in bare words" },
 		{ "a\\\\b \\\"q", "a\\b", "\"q", "escaped backslash and quote" },
 		{ "a#b c#", "a#b", "c#", "# inside a word is a word" },
 		{ "a # comment ; }\n b", "a", "b", "# comment to end of line" },

@@ -403,6 +403,52 @@ static const struct req_case llhttp_cases[] = {
 	    0 },
 };
 
+/* http_normalize_path: nginx's $uri from the request path */
+static void
+test_normalize(void)
+{
+	static const struct {
+		const char *in, *out;
+	} good[] = {
+		{ "/", "/" },
+		{ "/a/b", "/a/b" },
+		{ "/a//b///c", "/a/b/c" },
+		{ "/a/./b/.", "/a/b/" },
+		{ "/a/b/../c", "/a/c" },
+		{ "/a/b/..", "/a/" },
+		{ "/a/..", "/" },
+		{ "/a%20b", "/a b" },
+		{ "/%41%62", "/Ab" },
+		{ "/a%2fb", "/a/b" },
+		{ "/a%2F..%2Fb", "/b" },
+		{ "/a/%2e%2e/b", "/b" },
+		{ "/a/..%2f/b", "/b" },
+		{ "/a/b/", "/a/b/" },
+		{ "/.../x", "/.../x" },
+		{ "/..a/x", "/..a/x" },
+		{ "/%25", "/%" },
+	};
+	static const char *const bad[] = {
+		"/..", "/../x", "/a/../..", "/%2e%2e/", "/a%2F..%2F..%2Fb",
+		"/%", "/%4", "/%zz", "/%00", "/a%00b", "x/a", "",
+	};
+	char out[256];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int rc = http_normalize_path(good[i].in, strlen(good[i].in),
+		    out, &n);
+
+		ok(rc == 0 && n == strlen(out), "normalize %s accepted",
+		    good[i].in);
+		is_str(rc == 0 ? out : "(rejected)", good[i].out,
+		    "normalize %s", good[i].in);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(http_normalize_path(bad[i], strlen(bad[i]), out, &n) == -1,
+		    "normalize rejects \"%s\"", bad[i]);
+}
+
 int
 main(void)
 {
@@ -413,5 +459,6 @@ main(void)
 	test_many_headers();
 	test_truncated();
 	check_requests(llhttp_cases, nitems(llhttp_cases));
+	test_normalize();
 	return tap_done();
 }
