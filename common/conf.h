@@ -76,6 +76,8 @@ struct conf_loc {
 	msec_t		 lc_keepalive_header;
 	int64_t		 lc_keepalive_requests;
 	msec_t		 lc_send_timeout;
+	int64_t		 lc_client_max_body_size;	/* 0: no limit */
+	msec_t		 lc_client_body_timeout;
 	int		 lc_server_tokens;
 	char		*lc_default_type;
 	struct conf_types *lc_types;
@@ -98,6 +100,9 @@ struct conf_srv {
 	char			**sc_names;
 	int			 sc_nnames;
 	msec_t			 sc_client_header_timeout;
+	int64_t			 sc_header_buffer;	/* first buffer */
+	int64_t			 sc_large_num;		/* then up to */
+	int64_t			 sc_large_size;		/* num x size */
 	struct conf_loc		*sc_loc;	/* server level; root of tree */
 	struct conf_srv		*sc_next;
 	const char		*sc_file;

@@ -38,6 +38,7 @@ conf_srv_new(struct arena *a)
 	struct conf_srv *s = arena_alloc(a, sizeof(*s));
 
 	s->sc_client_header_timeout = UNSET;
+	s->sc_header_buffer = s->sc_large_num = s->sc_large_size = UNSET;
 	return s;
 }
 
@@ -50,6 +51,7 @@ conf_loc_new(struct arena *a)
 	l->lc_keepalive_timeout = l->lc_keepalive_header = UNSET;
 	l->lc_keepalive_requests = l->lc_send_timeout = UNSET;
 	l->lc_server_tokens = UNSET;
+	l->lc_client_max_body_size = l->lc_client_body_timeout = UNSET;
 	return l;
 }
 
@@ -101,6 +103,40 @@ set_num(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 	if (str_parse_int(argv[1], INT_MAX, &v) == -1)
 		return bad_value(cp, argv, argv[1]);
 	*p = v;
+	return 0;
+}
+
+static int
+set_size(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	int64_t *p = (int64_t *)((char *)conf + c->c_offset);
+	long long v;
+
+	if (*p != UNSET)
+		return dup_error(cp, argv);
+	if (str_parse_size(argv[1], &v) == -1)
+		return bad_value(cp, argv, argv[1]);
+	*p = v;
+	return 0;
+}
+
+static int
+set_large_buffers(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_srv *s = conf;
+	long long n, size;
+
+	if (s->sc_large_num != UNSET)
+		return dup_error(cp, argv);
+	if (str_parse_int(argv[1], 64, &n) == -1 || n == 0)
+		return bad_value(cp, argv, argv[1]);
+	if (str_parse_size(argv[2], &size) == -1 || size < 64 ||
+	    size > 1024 * 1024)
+		return bad_value(cp, argv, argv[2]);
+	s->sc_large_num = n;
+	s->sc_large_size = size;
 	return 0;
 }
 
@@ -715,6 +751,14 @@ const struct conf_cmd conf_cmds[] = {
 	    OFF_LOC(lc_server_tokens) },
 	{ "client_header_timeout", CTX_HTTP | CTX_SERVER, 0, 1, 1, set_msec,
 	    OFF_SRV(sc_client_header_timeout) },
+	{ "client_header_buffer_size", CTX_HTTP | CTX_SERVER, 0, 1, 1,
+	    set_size, OFF_SRV(sc_header_buffer) },
+	{ "large_client_header_buffers", CTX_HTTP | CTX_SERVER, 0, 2, 2,
+	    set_large_buffers, CONF_SRV, 0 },
+	{ "client_max_body_size", SRV_LOC, 0, 1, 1, set_size,
+	    OFF_LOC(lc_client_max_body_size) },
+	{ "client_body_timeout", SRV_LOC, 0, 1, 1, set_msec,
+	    OFF_LOC(lc_client_body_timeout) },
 	{ NULL, 0, 0, 0, 0, NULL, 0, 0 },
 };
 
@@ -742,6 +786,8 @@ merge_loc(struct conf_loc *l, const struct conf_loc *p)
 	INHERIT(l, p, lc_server_tokens, 1);
 	INHERIT_PTR(l, p, lc_default_type, "text/plain");
 	INHERIT_PTR(l, p, lc_types, NULL);
+	INHERIT(l, p, lc_client_max_body_size, 1024 * 1024);
+	INHERIT(l, p, lc_client_body_timeout, 60000);
 	if (l->lc_keepalive_header == UNSET)
 		l->lc_keepalive_header = 0;
 	for (ch = l->lc_children; ch != NULL; ch = ch->lc_next)
@@ -867,8 +913,17 @@ conf_finish(struct conf_parser *cp)
 	if (h->hc_srv->sc_client_header_timeout == UNSET)
 		h->hc_srv->sc_client_header_timeout = 60000;
 	merge_loc(h->hc_loc, NULL);
+	if (h->hc_srv->sc_header_buffer == UNSET)
+		h->hc_srv->sc_header_buffer = 1024;
+	if (h->hc_srv->sc_large_num == UNSET) {
+		h->hc_srv->sc_large_num = 4;
+		h->hc_srv->sc_large_size = 8192;
+	}
 	for (s = h->hc_servers; s != NULL; s = s->sc_next) {
 		INHERIT(s, h->hc_srv, sc_client_header_timeout, 60000);
+		INHERIT(s, h->hc_srv, sc_header_buffer, 1024);
+		INHERIT(s, h->hc_srv, sc_large_num, 4);
+		INHERIT(s, h->hc_srv, sc_large_size, 8192);
 		merge_loc(s->sc_loc, h->hc_loc);
 	}
 	{

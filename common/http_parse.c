@@ -225,3 +225,163 @@ http_normalize_path(const char *in, size_t len, char *out, size_t *outlen)
 	*outlen = w;
 	return 0;
 }
+
+enum {
+	CH_SIZE = 0,	/* hex digits */
+	CH_EXT,		/* after the size: BWS, ";" extensions, up to CR */
+	CH_SIZE_LF,	/* CR seen after the size line */
+	CH_DATA,
+	CH_DATA_CR,	/* the CRLF after the data */
+	CH_DATA_LF,
+	CH_TR_START,	/* a trailer line, or the empty line that ends all */
+	CH_TR_NAME,
+	CH_TR_VALUE,
+	CH_TR_LF,
+	CH_END_LF,	/* CR of the final empty line seen */
+	CH_DONE,
+};
+
+int
+http_chunked_done(const struct http_chunked *c)
+{
+	return c->hc_state == CH_DONE;
+}
+
+static ssize_t
+chunked_invalid(struct http_chunked *c, const char *reason)
+{
+	c->hc_reason = reason;
+	return -1;
+}
+
+ssize_t
+http_chunked_step(struct http_chunked *c, const char *p, size_t len,
+    const char **data, size_t *dlen)
+{
+	size_t i = 0;
+	int v;
+
+	*data = NULL;
+	*dlen = 0;
+	while (i < len && c->hc_state != CH_DONE) {
+		unsigned char ch = p[i];
+
+		switch (c->hc_state) {
+		case CH_SIZE:
+			if ((v = hexval(ch)) >= 0) {
+				/* 15 hex digits keep the size within int64 */
+				if (++c->hc_digits > 15)
+					return chunked_invalid(c, "client sent "
+					    "too large chunk size");
+				c->hc_size = c->hc_size * 16 + v;
+				i++;
+				break;
+			}
+			if (c->hc_digits == 0)
+				return chunked_invalid(c, "client sent invalid "
+				    "chunk size");
+			c->hc_state = CH_EXT;
+			break;
+		case CH_EXT:
+			/* BWS, then ";" extensions of visible characters */
+			if (ch == '\r') {
+				c->hc_state = CH_SIZE_LF;
+			} else if (ch == ';') {
+				c->hc_ext = 1;
+			} else if (ch == ' ' || ch == '\t') {
+				/* whitespace around ';' */
+			} else if (!c->hc_ext) {
+				return chunked_invalid(c, "client sent invalid "
+				    "chunk size");
+			} else if (ch < 0x21 || ch == 0x7f) {
+				return chunked_invalid(c, "client sent invalid "
+				    "chunk extension");
+			}
+			i++;
+			break;
+		case CH_SIZE_LF:
+			if (ch != '\n')
+				return chunked_invalid(c, "client sent invalid "
+				    "chunk size line");
+			i++;
+			c->hc_digits = 0;
+			c->hc_ext = 0;
+			c->hc_state = c->hc_size == 0 ? CH_TR_START : CH_DATA;
+			break;
+		case CH_DATA: {
+			size_t n = len - i;
+
+			if ((int64_t)n > c->hc_size)
+				n = c->hc_size;
+			*data = p + i;
+			*dlen = n;
+			c->hc_size -= n;
+			i += n;
+			if (c->hc_size == 0)
+				c->hc_state = CH_DATA_CR;
+			/* hand the data over before reading on */
+			return i;
+		}
+		case CH_DATA_CR:
+			if (ch != '\r')
+				return chunked_invalid(c, "client sent chunk "
+				    "data not followed by CRLF");
+			c->hc_state = CH_DATA_LF;
+			i++;
+			break;
+		case CH_DATA_LF:
+			if (ch != '\n')
+				return chunked_invalid(c, "client sent chunk "
+				    "data not followed by CRLF");
+			c->hc_state = CH_SIZE;
+			i++;
+			break;
+		case CH_TR_START:
+			if (ch == '\r') {
+				c->hc_state = CH_END_LF;
+				i++;
+				break;
+			}
+			if (!tchar[ch])
+				return chunked_invalid(c, "client sent invalid "
+				    "trailer");
+			c->hc_state = CH_TR_NAME;
+			break;
+		case CH_TR_NAME:
+			if (ch == ':')
+				c->hc_state = CH_TR_VALUE;
+			else if (!tchar[ch])
+				return chunked_invalid(c, "client sent invalid "
+				    "trailer");
+			i++;
+			break;
+		case CH_TR_VALUE:
+			if (ch == '\r')
+				c->hc_state = CH_TR_LF;
+			else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				return chunked_invalid(c, "client sent invalid "
+				    "trailer");
+			i++;
+			break;
+		case CH_TR_LF:
+			if (ch != '\n')
+				return chunked_invalid(c, "client sent invalid "
+				    "trailer");
+			c->hc_state = CH_TR_START;
+			i++;
+			break;
+		case CH_END_LF:
+			if (ch != '\n')
+				return chunked_invalid(c, "client sent invalid "
+				    "end of chunked body");
+			c->hc_state = CH_DONE;
+			i++;
+			break;
+		}
+		if (c->hc_state >= CH_TR_START && c->hc_state != CH_DONE &&
+		    ++c->hc_trailer > HTTP_MAX_TRAILER)
+			return chunked_invalid(c, "client sent too large "
+			    "trailers");
+	}
+	return i;
+}

@@ -46,6 +46,34 @@ int	 http_parse_request(const char *buf, size_t len, struct http_head *);
 int	 http_normalize_path(const char *in, size_t len, char *out,
 	    size_t *outlen);
 
+/*
+ * A chunked body (RFC 9112, 7.1), decoded as it arrives.  Strict: hex
+ * sizes of at most 15 digits, CRLF everywhere (a bare LF is invalid),
+ * extensions and trailer fields of visible characters only, trailers
+ * bounded by HTTP_MAX_TRAILER bytes.
+ */
+#define HTTP_MAX_TRAILER	8192
+
+struct http_chunked {
+	int		 hc_state;
+	int		 hc_digits;
+	int		 hc_ext;	/* a ';' was seen on the size line */
+	int64_t		 hc_size;	/* data left in this chunk */
+	size_t		 hc_trailer;	/* trailer bytes so far */
+	const char	*hc_reason;	/* when invalid */
+};
+
+/*
+ * Consume framing and data from p[0..len).  Returns the bytes consumed
+ * (0 when len is 0) and sets *data, *dlen to a run of body data inside
+ * them (dlen 0 when none), or -1 when invalid.  Call again with the
+ * rest; http_chunked_done() says when the body, trailers included, has
+ * ended.
+ */
+ssize_t	 http_chunked_step(struct http_chunked *, const char *p, size_t len,
+	    const char **data, size_t *dlen);
+int	 http_chunked_done(const struct http_chunked *);
+
 int	 http_is_tchar(int c);
 int	 http_token_eq(const char *s, size_t len, const char *lit);
 

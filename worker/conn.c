@@ -21,7 +21,13 @@ static struct conn *active;
 static int nactive;
 static uint64_t next_id = 1;
 
-static struct buf *free_in, *free_out;
+/* free buffers, one list per size: sizes come from a few directives */
+#define BUF_CLASSES	8
+
+static struct {
+	size_t		 bc_size;
+	struct buf	*bc_free;
+} classes[BUF_CLASSES];
 
 static void conn_run(struct conn *);
 
@@ -36,11 +42,27 @@ conn_state_name(int s)
 	return s >= 0 && s < CS_NSTATES ? state_names[s] : "?";
 }
 
+static struct buf **
+buf_list(size_t size)
+{
+	int i;
+
+	for (i = 0; i < BUF_CLASSES; i++) {
+		if (classes[i].bc_size == size)
+			return &classes[i].bc_free;
+		if (classes[i].bc_size == 0) {
+			classes[i].bc_size = size;
+			return &classes[i].bc_free;
+		}
+	}
+	return NULL;	/* more sizes than classes: not pooled */
+}
+
 struct buf *
 buf_get(size_t size)
 {
-	struct buf **list = size == CONN_INBUF ? &free_in : &free_out;
-	struct buf *b = *list;
+	struct buf **list = buf_list(size);
+	struct buf *b = list != NULL ? *list : NULL;
 
 	if (b != NULL) {
 		*list = b->b_next;
@@ -62,7 +84,10 @@ buf_put(struct buf *b)
 
 	if (b == NULL)
 		return;
-	list = b->b_end - b->b_start == CONN_INBUF ? &free_in : &free_out;
+	if ((list = buf_list(b->b_end - b->b_start)) == NULL) {
+		free(b);
+		return;
+	}
 	b->b_next = *list;
 	*list = b;
 }
@@ -257,14 +282,64 @@ conn_read(struct conn *c)
 	}
 }
 
+/*
+ * nginx's limits: the request line and each header line must fit in one
+ * of large_client_header_buffers; the whole head in all of them.
+ * Returns 0, or the status to answer (414, 431).
+ */
+static int
+head_lines_check(const char *p, const char *end, size_t line_max)
+{
+	const char *nl;
+	int first = 1;
+
+	while (p < end) {
+		nl = memchr(p, '\n', end - p);
+		if ((size_t)((nl != NULL ? nl + 1 : end) - p) > line_max)
+			return first ? 414 : 431;
+		if (nl == NULL)
+			break;
+		/* empty lines before the request line do not count */
+		if (nl - p > 1)
+			first = 0;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+/* a full buffer: a larger one, up to number x size; -1 at the limit */
+static int
+head_buffer_grow(struct conn *c)
+{
+	const struct conf_srv *s = c->c_listen->gl_default;
+	struct buf *b = c->c_in, *nb;
+	size_t size = b->b_end - b->b_start, max, len;
+
+	max = (size_t)(s->sc_large_num * s->sc_large_size);
+	if (size >= max)
+		return -1;
+	size = size < (size_t)s->sc_large_size ? (size_t)s->sc_large_size :
+	    MIN(size * 2, max);
+	if ((nb = buf_get(size)) == NULL)
+		return -1;
+	len = b->b_last - b->b_pos;
+	memcpy(nb->b_start, b->b_pos, len);
+	nb->b_last = nb->b_start + len;
+	buf_put(b);
+	c->c_in = nb;
+	return 0;
+}
+
 static int
 step_read_head(struct conn *c)
 {
+	const struct conf_srv *srv = c->c_listen->gl_default;
 	struct http_req *r = &c->c_req;
 	int n, rc;
 
 	c->c_action = "reading client request line";
-	if (c->c_in == NULL && (c->c_in = buf_get(CONN_INBUF)) == NULL) {
+	if (c->c_in == NULL &&
+	    (c->c_in = buf_get(srv->sc_header_buffer)) == NULL) {
 		conn_log(c, LOG_ALERT, "out of memory for a buffer");
 		return CS_CLOSE;
 	}
@@ -272,6 +347,14 @@ step_read_head(struct conn *c)
 		n = http_head_end(c->c_in->b_pos, c->c_in->b_last -
 		    c->c_in->b_pos, &c->c_scan);
 		if (n > 0) {
+			rc = head_lines_check(c->c_in->b_pos,
+			    c->c_in->b_pos + n, srv->sc_large_size);
+			if (rc != 0) {
+				http_error(c, rc, rc == 414 ? "client sent "
+				    "too long URI" : "client sent too long "
+				    "header line");
+				return CS_SEND;
+			}
 			r->r_headlen = n;
 			return CS_PROCESS;
 		}
@@ -289,12 +372,15 @@ step_read_head(struct conn *c)
 				c->c_in->b_last = c->c_in->b_start + len;
 				continue;
 			}
-			if (memchr(c->c_in->b_pos, '\n', c->c_in->b_last -
-			    c->c_in->b_pos) == NULL)
-				http_error(c, 414, "client sent too long URI");
-			else
-				http_error(c, 431, "client sent too large "
-				    "request header");
+			/* a line over the limit fails now, not at the end */
+			rc = head_lines_check(c->c_in->b_pos, c->c_in->b_last,
+			    srv->sc_large_size);
+			if (rc == 0 && head_buffer_grow(c) == 0)
+				continue;
+			if (rc == 0)
+				rc = 431;
+			http_error(c, rc, rc == 414 ? "client sent too long "
+			    "URI" : "client sent too large request header");
 			return CS_SEND;
 		}
 		if (!c->c_readable)
@@ -358,7 +444,8 @@ step_send(struct conn *c)
 	timer_cancel(&c->c_timer);
 	buf_put(c->c_out);
 	c->c_out = NULL;
-	if (c->c_req.r_body_left > 0 && c->c_req.r_keepalive)
+	/* the rest of a request body is read and dropped, in sync */
+	if (c->c_req.r_has_body && c->c_req.r_keepalive)
 		return CS_DISCARD_BODY;
 	return CS_DONE;
 wait:
@@ -371,32 +458,38 @@ wait:
 static int
 step_discard_body(struct conn *c)
 {
-	struct http_req *r = &c->c_req;
 	struct buf *b = c->c_in;
-	size_t have;
 	int rc;
 
 	c->c_action = "reading client request body";
 	for (;;) {
-		have = b->b_last - b->b_pos;
-		if ((int64_t)have >= r->r_body_left) {
-			b->b_pos += r->r_body_left;
-			r->r_body_left = 0;
+		rc = http_body_discard(c);
+		if (rc == 1) {
 			timer_cancel(&c->c_timer);
 			return CS_DONE;
 		}
-		r->r_body_left -= have;
-		b->b_pos = b->b_last = b->b_start;
+		if (rc == -1) {
+			/* the answer is out: the framing is lost, close */
+			conn_log(c, LOG_INFO, "%s", c->c_req.r_chunk.hc_reason);
+			return CS_CLOSE;
+		}
+		if (b->b_pos == b->b_last)
+			b->b_pos = b->b_last = b->b_start;
 		if (!c->c_readable)
 			break;
 		rc = conn_read(c);
 		if (rc == IO_AGAIN)
 			break;
-		if (rc != IO_OK)
+		if (rc != IO_OK) {
+			conn_log(c, LOG_INFO, "client closed the connection "
+			    "while sending the request body");
 			return CS_CLOSE;
+		}
+		/* client_body_timeout runs between two reads, as nginx */
+		timer_set(&c->c_timer, c->c_req.r_loc->lc_client_body_timeout);
 	}
 	if (!timer_is_armed(&c->c_timer))
-		timer_set(&c->c_timer, 60000);
+		timer_set(&c->c_timer, c->c_req.r_loc->lc_client_body_timeout);
 	return CS_WAIT;
 }
 

@@ -242,6 +242,10 @@ respond(struct conn *c, int status, const char *ctype,
 		return -1;
 	b = c->c_out;
 	b->b_pos = b->b_last = b->b_start;
+	/* the client waits for this before it sends the body */
+	if (r->r_continue && out_add(b, "HTTP/1.1 100 Continue\r\n\r\n", 25) ==
+	    -1)
+		return -1;
 	/* the body first goes to the tail half, then moves behind the head */
 	body = NULL;
 	if (body_tpl != NULL) {
@@ -299,6 +303,46 @@ respond(struct conn *c, int status, const char *ctype,
 		b->b_last += blen;
 	} else if (blen > 0 && out_add(b, page, blen) == -1)
 		return -1;
+	return 0;
+}
+
+/*
+ * Drop the request body that is in c_in: 1 when the whole body has been
+ * read, 0 when more is to come, -1 for bad chunked framing.
+ */
+int
+http_body_discard(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	struct buf *b = c->c_in;
+	const char *data;
+	size_t have, dlen;
+	ssize_t n;
+
+	if (!r->r_has_body)
+		return 1;
+	if (!r->r_chunked) {
+		have = b->b_last - b->b_pos;
+		if ((int64_t)have > r->r_body_left)
+			have = r->r_body_left;
+		b->b_pos += have;
+		r->r_body_left -= have;
+		if (r->r_body_left > 0)
+			return 0;
+		r->r_has_body = 0;
+		return 1;
+	}
+	while (b->b_pos < b->b_last) {
+		n = http_chunked_step(&r->r_chunk, b->b_pos,
+		    b->b_last - b->b_pos, &data, &dlen);
+		if (n == -1)
+			return -1;
+		b->b_pos += n;
+		if (http_chunked_done(&r->r_chunk)) {
+			r->r_has_body = 0;
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -410,7 +454,7 @@ check_headers(struct conn *c)
 {
 	struct http_req *r = &c->c_req;
 	struct http_head *h = &r->r_head;
-	const struct http_header *host = NULL;
+	const struct http_header *host = NULL, *te = NULL;
 	int i, has_cl = 0, has_te = 0, conn_close = 0, conn_keep = 0;
 
 	for (i = 0; i < h->hh_nheaders; i++) {
@@ -433,6 +477,11 @@ check_headers(struct conn *c)
 		} else if (http_token_eq(hd->h_name, hd->h_namelen,
 		    "transfer-encoding")) {
 			has_te++;
+			te = hd;
+		} else if (http_token_eq(hd->h_name, hd->h_namelen,
+		    "expect")) {
+			r->r_expect = http_token_eq(hd->h_value, hd->h_valuelen,
+			    "100-continue");
 		} else if (http_token_eq(hd->h_name, hd->h_namelen,
 		    "connection")) {
 			parse_connection(r, hd->h_value, hd->h_valuelen,
@@ -446,9 +495,16 @@ check_headers(struct conn *c)
 		if (h->hh_version == 10)
 			return http_fail(c, 400, "client sent "
 			    "\"Transfer-Encoding\" in an HTTP/1.0 request");
-		return http_fail(c, 501, "client sent \"Transfer-Encoding\": "
-		    "request bodies in chunks are not supported yet");
+		/* as nginx: "chunked" alone; any other coding is 501 */
+		if (has_te > 1 || !http_token_eq(te->h_value, te->h_valuelen,
+		    "chunked"))
+			return http_fail(c, 501, "client sent unknown "
+			    "\"Transfer-Encoding\"");
+		r->r_chunked = 1;
+		r->r_has_body = 1;
 	}
+	if (r->r_body_left > 0)
+		r->r_has_body = 1;
 	if (host == NULL && h->hh_version == 11 && r->r_hostlen == 0)
 		return http_fail(c, 400, "client sent HTTP/1.1 request "
 		    "without \"Host\" header");
@@ -477,8 +533,9 @@ normalize_path(struct conn *c)
 			break;
 	if (i == len)
 		return 0;
-	if (c->c_scratch == NULL && (c->c_scratch = buf_get(CONN_INBUF)) ==
-	    NULL)
+	/* as large as the head buffer: the path is part of the head */
+	if (c->c_scratch == NULL && (c->c_scratch =
+	    buf_get(c->c_in->b_end - c->c_in->b_start)) == NULL)
 		return -1;
 	if (len + 1 > (size_t)(c->c_scratch->b_end - c->c_scratch->b_start))
 		return -1;
@@ -559,6 +616,21 @@ http_process(struct conn *c)
 		l = r->r_loc;
 	}
 	c->c_action = NULL;
+	if (r->r_body_left > r->r_loc->lc_client_max_body_size &&
+	    r->r_loc->lc_client_max_body_size > 0) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "client intended to send too large "
+		    "body: %lld bytes", (long long)r->r_body_left);
+		return http_fail(c, 413, why);
+	}
+	/* what of the body is here is checked now: bad framing is a 400 */
+	if (r->r_has_body) {
+		if ((rc = http_body_discard(c)) == -1)
+			return http_fail(c, 400, r->r_chunk.hc_reason);
+		if (rc == 0 && r->r_expect && r->r_head.hh_version == 11)
+			r->r_continue = 1;
+	}
 	if (l->lc_return_code == UNSET) {
 		rc = respond(c, 404, NULL, NULL, NULL);
 	} else if (l->lc_return_code == 444) {

@@ -20,7 +20,12 @@ struct http_req {
 	size_t			 r_pathlen;
 	const char		*r_args;	/* after '?', or NULL */
 	size_t			 r_argslen;
-	int64_t			 r_body_left;	/* request body still unread */
+	int64_t			 r_body_left;	/* Content-Length still unread */
+	int			 r_has_body;	/* a body still to read */
+	int			 r_chunked;
+	struct http_chunked	 r_chunk;
+	int			 r_expect;	/* Expect: 100-continue */
+	int			 r_continue;	/* send 100 Continue first */
 	int			 r_keepalive;
 	int			 r_head_only;	/* HEAD */
 	int			 r_status;
@@ -30,6 +35,7 @@ struct http_req {
 };
 
 int	 http_process(struct conn *);
+int	 http_body_discard(struct conn *);
 int	 http_error(struct conn *, int status, const char *reason);
 void	 http_req_reset(struct conn *);
 

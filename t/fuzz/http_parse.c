@@ -35,6 +35,48 @@ check_normalize(const char *p, size_t len)
 	}
 }
 
+/* the chunked decoder gives the same verdict and data whole and bytewise */
+static int
+chunked_all(const char *p, size_t len, size_t step, uint64_t *sum,
+    size_t *total)
+{
+	struct http_chunked c;
+	const char *d;
+	size_t off = 0, dl, i;
+	ssize_t n;
+
+	memset(&c, 0, sizeof(c));
+	*sum = 0;
+	*total = 0;
+	while (off < len && !http_chunked_done(&c)) {
+		n = http_chunked_step(&c, p + off, step ? MIN(step, len - off) :
+		    len - off, &d, &dl);
+		if (n == -1)
+			return -1;
+		assert((size_t)n <= len - off);
+		if (dl > 0)
+			assert(d >= p + off && d + dl <= p + off + n);
+		for (i = 0; i < dl; i++)
+			*sum = *sum * 31 + (unsigned char)d[i];
+		*total += dl;
+		off += n;
+	}
+	return http_chunked_done(&c);
+}
+
+static void
+check_chunked(const char *p, size_t len)
+{
+	uint64_t s1, s2;
+	size_t t1, t2;
+	int r1 = chunked_all(p, len, 0, &s1, &t1);
+	int r2 = chunked_all(p, len, 1, &s2, &t2);
+
+	assert(r1 == r2);
+	if (r1 != -1)
+		assert(s1 == s2 && t1 == t2);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -74,6 +116,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			assert(h.hh_status >= 400 && h.hh_reason != NULL);
 		}
 	}
+	/* the body after a head, as a chunked body; and the whole input */
+	if (end > 0)
+		check_chunked(buf + end, size - end);
+	check_chunked(buf, size);
 	free(copy);
 	return 0;
 }

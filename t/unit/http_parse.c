@@ -449,6 +449,88 @@ test_normalize(void)
 		    "normalize rejects \"%s\"", bad[i]);
 }
 
+/* run a chunked body whole, or n bytes at a time; the data out and
+ * the verdict must not depend on how the bytes arrive */
+static int
+chunked_run(const char *in, size_t len, size_t step, char *out, size_t *olen,
+    size_t *consumed)
+{
+	struct http_chunked c;
+	const char *data;
+	size_t off = 0, dlen, part;
+	ssize_t n;
+
+	memset(&c, 0, sizeof(c));
+	*olen = 0;
+	while (off < len && !http_chunked_done(&c)) {
+		part = step == 0 || len - off < step ? len - off : step;
+		n = http_chunked_step(&c, in + off, part, &data, &dlen);
+		if (n == -1)
+			return -1;
+		memcpy(out + *olen, data, dlen);
+		*olen += dlen;
+		off += n;
+	}
+	*consumed = off;
+	return http_chunked_done(&c) ? 1 : 0;
+}
+
+static void
+test_chunked(void)
+{
+	static const struct {
+		const char *in, *data;
+		size_t rest;	/* bytes after the body, left unconsumed */
+	} good[] = {
+		{ "0\r\n\r\n", "", 0 },
+		{ "5\r\nhello\r\n0\r\n\r\n", "hello", 0 },
+		{ "5;a=b\r\nhello\r\n0\r\n\r\n", "hello", 0 },
+		{ "5 ; a=\"q x\"\r\nhello\r\n0\r\n\r\n", "hello", 0 },
+		{ "A\r\n0123456789\r\n0\r\n\r\n", "0123456789", 0 },
+		{ "a\r\n0123456789\r\n1\r\nx\r\n0\r\n\r\n", "0123456789x", 0 },
+		{ "000002\r\nhi\r\n0\r\n\r\n", "hi", 0 },
+		{ "3\r\nabc\r\n0\r\nT: v\r\nU: w\r\n\r\n", "abc", 0 },
+		{ "1\r\na\r\n0\r\n\r\nGET /", "a", 5 },
+	};
+	static const char *const bad[] = {
+		"x\r\n", "\r\n", "-1\r\n", "+1\r\n", " 1\r\n", "1x\r\n",
+		"5\nhello\r\n", "5\r\nhello\n0\r\n\r\n",
+		"5\r\nhelloX\r\n", "1000000000000000\r\n",
+		"5;\x01\r\n", "5;a\nb\r\n", "0\r\nBad Name: v\r\n\r\n",
+		"0\r\nT: v\n\r\n", "0\r\n\n", "0\r\nT: \x7f\r\n\r\n",
+	};
+	char out[256];
+	size_t i, olen, used, step;
+	int rc;
+
+	for (i = 0; i < nitems(good); i++) {
+		size_t len = strlen(good[i].in);
+
+		for (step = 0; step <= 3; step++) {
+			rc = chunked_run(good[i].in, len, step, out, &olen,
+			    &used);
+			out[olen] = '\0';
+			ok(rc == 1 && strcmp(out, good[i].data) == 0 &&
+			    used == len - good[i].rest,
+			    "chunked good #%zu by %zu: data and end", i, step);
+		}
+	}
+	for (i = 0; i < nitems(bad); i++)
+		for (step = 0; step <= 1; step++)
+			ok(chunked_run(bad[i], strlen(bad[i]), step, out, &olen,
+			    &used) == -1, "chunked bad #%zu by %zu rejected", i,
+			    step);
+	{
+		/* trailers are bounded */
+		static char big[HTTP_MAX_TRAILER + 64];
+
+		memcpy(big, "0\r\nT: ", 7);
+		memset(big + 7, 'a', sizeof(big) - 7);
+		ok(chunked_run(big, sizeof(big), 0, out, &olen, &used) == -1,
+		    "oversize trailers rejected");
+	}
+}
+
 int
 main(void)
 {
@@ -460,5 +542,6 @@ main(void)
 	test_truncated();
 	check_requests(llhttp_cases, nitems(llhttp_cases));
 	test_normalize();
+	test_chunked();
 	return tap_done();
 }
