@@ -467,7 +467,8 @@ chunked_run(const char *in, size_t len, size_t step, char *out, size_t *olen,
 		n = http_chunked_step(&c, in + off, part, &data, &dlen);
 		if (n == -1)
 			return -1;
-		memcpy(out + *olen, data, dlen);
+		if (dlen > 0)
+			memcpy(out + *olen, data, dlen);
 		*olen += dlen;
 		off += n;
 	}
