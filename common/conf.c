@@ -571,6 +571,7 @@ conf_load(const char *prefix, const char *path, const char *params,
 	if (pl == 0 || prefix[pl - 1] != '/')
 		g->g_prefix[pl++] = '/';
 	memset(&cp, 0, sizeof(cp));
+	var_names_reset();
 	cp.cp_unget = -1;
 	cp.cp_gen = g;
 	cp.cp_arena = a;
@@ -590,6 +591,7 @@ conf_load(const char *prefix, const char *path, const char *params,
 	if (g->g_errors == 0)
 		conf_finish(&cp);
 	if (g->g_errors > 0) {
+		regex_free_all(g->g_regexes);
 		arena_free(a);
 		return NULL;
 	}
@@ -599,8 +601,10 @@ conf_load(const char *prefix, const char *path, const char *params,
 void
 conf_free(struct gen *g)
 {
-	if (g != NULL)
+	if (g != NULL) {
+		regex_free_all(g->g_regexes);
 		arena_free(g->g_arena);
+	}
 }
 
 const char *

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "log.h"
+#include "regex.h"
 #include "var.h"
 
 /* contexts a directive may appear in */
@@ -55,6 +56,7 @@ enum loc_match {
 	LOC_EXACT,		/* = */
 	LOC_NOREGEX,		/* ^~ */
 	LOC_NAMED,		/* @name */
+	LOC_REGEX,		/* ~ and ~* */
 };
 
 struct conf_loc {
@@ -64,6 +66,7 @@ struct conf_loc {
 	struct conf_loc	*lc_parent;
 	struct conf_loc	*lc_children;		/* nested locations */
 	struct conf_loc	*lc_next;		/* sibling */
+	struct regex	*lc_regex;		/* LOC_REGEX */
 	const char	*lc_file;
 	int		 lc_line;
 
@@ -99,6 +102,8 @@ struct conf_srv {
 	struct conf_listen	*sc_listens;
 	char			**sc_names;
 	int			 sc_nnames;
+	struct regex		**sc_regexes;	/* ~ names, in order */
+	int			 sc_nregexes;
 	msec_t			 sc_client_header_timeout;
 	int64_t			 sc_header_buffer;	/* first buffer */
 	int64_t			 sc_large_num;		/* then up to */
@@ -146,6 +151,7 @@ struct gen {
 	struct gen_listen	*g_listens;
 	int			 g_nlistens;
 	struct conf_file	*g_files;	/* in reading order, for -T */
+	struct regex		*g_regexes;	/* freed with the generation */
 	int			 g_errors;
 };
 
@@ -159,9 +165,10 @@ const char	*conf_ctx_names(int ctx, char *buf, size_t len);
 
 /* lookups used by the data path */
 struct conf_srv	*conf_find_server(const struct gen_listen *, const char *host,
-		    size_t len);
+		    size_t len, struct regex_captures *);
 struct conf_loc	*conf_find_location(struct conf_loc *srvloc, const char *uri,
-		    size_t len);
+		    size_t len, struct regex_captures *);
+struct conf_loc	*conf_find_named(struct conf_loc *srvloc, const char *name);
 const char	*conf_mime_type(const struct conf_loc *, const char *ext,
 		    size_t len);
 

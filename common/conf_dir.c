@@ -342,23 +342,46 @@ set_server(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 	return rc;
 }
 
+/* compile a pattern of this generation; its named groups become
+ * variables */
+static struct regex *
+conf_regex(struct conf_parser *cp, const char *src, int caseless, char *err,
+    size_t errlen)
+{
+	const char *names[64];
+	struct regex *re;
+	int i, n;
+
+	re = regex_compile(cp->cp_arena, &cp->cp_gen->g_regexes, src,
+	    caseless, err, errlen);
+	if (re == NULL)
+		return NULL;
+	n = regex_names(re, names, nitems(names));
+	for (i = 0; i < n; i++)
+		var_names_add(cp->cp_arena, names[i]);
+	return re;
+}
+
 static int
 set_location(struct conf_parser *cp, const struct conf_cmd *c, int argc,
     char **argv, void *conf)
 {
 	struct conf_loc *parent = cp->cp_loc, *l, **lp;
+	struct regex *re = NULL;
 	const char *name;
-	int match = LOC_PREFIX, rc;
+	int match = LOC_PREFIX, rc, caseless = 0;
+	char err[512];
 
 	if (argc == 3) {
 		if (strcmp(argv[1], "=") == 0)
 			match = LOC_EXACT;
 		else if (strcmp(argv[1], "^~") == 0)
 			match = LOC_NOREGEX;
-		else if (strcmp(argv[1], "~") == 0 ||
-		    strcmp(argv[1], "~*") == 0) {
-			conf_error(cp, "regex locations are not supported yet");
-			return conf_skip_block(cp);
+		else if (strcmp(argv[1], "~") == 0)
+			match = LOC_REGEX;
+		else if (strcmp(argv[1], "~*") == 0) {
+			match = LOC_REGEX;
+			caseless = 1;
 		} else {
 			conf_error(cp, "invalid location modifier \"%s\"",
 			    argv[1]);
@@ -373,9 +396,13 @@ set_location(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 		} else if (name[0] == '^' && name[1] == '~' && name[2] != '\0') {
 			match = LOC_NOREGEX;
 			name += 2;
+		} else if (name[0] == '~' && name[1] == '*') {
+			match = LOC_REGEX;
+			caseless = 1;
+			name += 2;
 		} else if (name[0] == '~') {
-			conf_error(cp, "regex locations are not supported yet");
-			return conf_skip_block(cp);
+			match = LOC_REGEX;
+			name++;
 		} else if (name[0] == '@')
 			match = LOC_NAMED;
 	}
@@ -395,15 +422,25 @@ set_location(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 			    "server level only", name);
 			return conf_skip_block(cp);
 		}
-		if (!str_has_prefix(name, parent->lc_name)) {
+		if (match != LOC_REGEX && (parent->lc_match == LOC_REGEX ||
+		    !str_has_prefix(name, parent->lc_name))) {
 			conf_error(cp, "location \"%s\" is outside location "
 			    "\"%s\"", name, parent->lc_name);
+			return conf_skip_block(cp);
+		}
+	}
+	if (match == LOC_REGEX) {
+		if ((re = conf_regex(cp, name, caseless, err, sizeof(err))) ==
+		    NULL) {
+			conf_error(cp, "%s", err);
 			return conf_skip_block(cp);
 		}
 	}
 	for (lp = &parent->lc_children; *lp != NULL; lp = &(*lp)->lc_next) {
 		int exact_a = (*lp)->lc_match == LOC_EXACT;
 
+		if (match == LOC_REGEX || (*lp)->lc_match == LOC_REGEX)
+			continue;
 		if (strcmp((*lp)->lc_name, name) == 0 &&
 		    exact_a == (match == LOC_EXACT)) {
 			conf_error(cp, "duplicate location \"%s\"", name);
@@ -414,6 +451,7 @@ set_location(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 	l->lc_name = arena_strdup(cp->cp_arena, name);
 	l->lc_namelen = strlen(name);
 	l->lc_match = match;
+	l->lc_regex = re;
 	l->lc_parent = parent;
 	l->lc_file = cp->cp_in->in_path;
 	l->lc_line = cp->cp_line;
@@ -592,9 +630,23 @@ set_server_name(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 		char *n = arena_strdup(cp->cp_arena, argv[i]);
 
 		if (n[0] == '~') {
-			conf_error(cp, "regex server names are not supported "
-			    "yet");
-			return -1;
+			struct regex **rl, *re;
+			char err[512];
+
+			/* hosts are lowercased: as nginx, match caselessly */
+			if ((re = conf_regex(cp, argv[i] + 1, 1, err,
+			    sizeof(err))) == NULL) {
+				conf_error(cp, "%s", err);
+				return -1;
+			}
+			rl = arena_alloc(cp->cp_arena, (s->sc_nregexes + 1) *
+			    sizeof(*rl));
+			if (s->sc_nregexes)
+				memcpy(rl, s->sc_regexes, s->sc_nregexes *
+				    sizeof(*rl));
+			rl[s->sc_nregexes++] = re;
+			s->sc_regexes = rl;
+			continue;
 		}
 		if (strchr(n, '*') != NULL && !str_has_prefix(n, "*.") &&
 		    !(strlen(n) > 2 && strcmp(n + strlen(n) - 2, ".*") == 0)) {
@@ -981,14 +1033,24 @@ name_matches(const char *pat, const char *host, size_t len, int *rank,
 	return 0;
 }
 
-/* host is lowercase, without the port */
+/*
+ * host is lowercase, without the port.  nginx's order: exact name,
+ * longest leading wildcard, longest trailing wildcard, the first
+ * matching regex, then the default server.
+ */
 struct conf_srv *
-conf_find_server(const struct gen_listen *gl, const char *host, size_t len)
+conf_find_server(const struct gen_listen *gl, const char *host, size_t len,
+    struct regex_captures *cap)
 {
 	struct conf_srv *best = NULL;
 	int i, j, rank, best_rank = 99;
 	size_t plen, best_len = 0;
 
+	/* no Host (HTTP/1.0): the empty name */
+	if (host == NULL) {
+		host = "";
+		len = 0;
+	}
 	for (i = 0; i < gl->gl_nservers; i++) {
 		struct conf_srv *s = gl->gl_servers[i];
 
@@ -1006,41 +1068,95 @@ conf_find_server(const struct gen_listen *gl, const char *host, size_t len)
 			}
 		}
 	}
-	return best != NULL ? best : gl->gl_default;
+	if (best != NULL)
+		return best;
+	for (i = 0; i < gl->gl_nservers; i++) {
+		struct conf_srv *s = gl->gl_servers[i];
+
+		for (j = 0; j < s->sc_nregexes; j++)
+			if (regex_match(s->sc_regexes[j], host, len, cap) == 1)
+				return s;
+	}
+	return gl->gl_default;
 }
 
-/*
- * nginx's order without regexes: an exact match wins; otherwise the
- * longest matching prefix, searched again among its nested locations.
- */
-struct conf_loc *
-conf_find_location(struct conf_loc *srvloc, const char *uri, size_t len)
-{
-	struct conf_loc *best = NULL, *here, *l;
-	struct conf_loc *level = srvloc->lc_children;
+enum {
+	FIND_NONE,	/* nothing matched at this level */
+	FIND_PREFIX,	/* a prefix matched: regexes may still win */
+	FIND_FINAL,	/* exact, ^~ or a regex: the search ends */
+};
 
-	for (;;) {
-		here = NULL;
-		for (l = level; l != NULL; l = l->lc_next) {
-			if (l->lc_match == LOC_NAMED)
-				continue;
-			if (l->lc_match == LOC_EXACT) {
-				if (l->lc_namelen == len &&
-				    memcmp(l->lc_name, uri, len) == 0)
-					return l;
-				continue;
+/*
+ * nginx's order at one level: the exact or longest prefix among the
+ * static locations; from a prefix, the same search among its nested
+ * locations; then, unless that prefix is ^~, this level's regexes in
+ * the order of the config, the first match winning.
+ */
+static int
+find_in(struct conf_loc *parent, const char *uri, size_t len,
+    struct conf_loc **out, struct regex_captures *cap)
+{
+	struct conf_loc *here = NULL, *l;
+	int rc = FIND_NONE, noregex = 0;
+
+	for (l = parent->lc_children; l != NULL; l = l->lc_next) {
+		if (l->lc_match == LOC_NAMED || l->lc_match == LOC_REGEX)
+			continue;
+		if (l->lc_match == LOC_EXACT) {
+			if (l->lc_namelen == len &&
+			    memcmp(l->lc_name, uri, len) == 0) {
+				*out = l;
+				return FIND_FINAL;
 			}
-			if (l->lc_namelen <= len &&
-			    memcmp(l->lc_name, uri, l->lc_namelen) == 0 &&
-			    (here == NULL || l->lc_namelen > here->lc_namelen))
-				here = l;
+			continue;
 		}
-		if (here == NULL)
-			break;
-		best = here;
-		level = here->lc_children;
+		if (l->lc_namelen <= len &&
+		    memcmp(l->lc_name, uri, l->lc_namelen) == 0 &&
+		    (here == NULL || l->lc_namelen > here->lc_namelen))
+			here = l;
 	}
-	return best != NULL ? best : srvloc;
+	if (here != NULL) {
+		*out = here;
+		noregex = here->lc_match == LOC_NOREGEX;
+		rc = find_in(here, uri, len, out, cap);
+		if (rc == FIND_FINAL)
+			return rc;
+		rc = FIND_PREFIX;
+	}
+	/* ^~ skips this level's regexes only, as in nginx */
+	if (noregex)
+		return rc;
+	for (l = parent->lc_children; l != NULL; l = l->lc_next) {
+		if (l->lc_match != LOC_REGEX ||
+		    regex_match(l->lc_regex, uri, len, cap) != 1)
+			continue;
+		*out = l;
+		/* a regex location's own nested locations come next */
+		find_in(l, uri, len, out, cap);
+		return FIND_FINAL;
+	}
+	return rc;
+}
+
+struct conf_loc *
+conf_find_location(struct conf_loc *srvloc, const char *uri, size_t len,
+    struct regex_captures *cap)
+{
+	struct conf_loc *best = srvloc;
+
+	find_in(srvloc, uri, len, &best, cap);
+	return best;
+}
+
+struct conf_loc *
+conf_find_named(struct conf_loc *srvloc, const char *name)
+{
+	struct conf_loc *l;
+
+	for (l = srvloc->lc_children; l != NULL; l = l->lc_next)
+		if (l->lc_match == LOC_NAMED && strcmp(l->lc_name, name) == 0)
+			return l;
+	return NULL;
 }
 
 const char *

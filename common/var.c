@@ -26,7 +26,35 @@ static const char *const var_names[VAR_NVARS] = {
 	[VAR_CONNECTION_REQUESTS] = "connection_requests",
 	[VAR_NGINX_VERSION] = "nginx_version",
 	[VAR_HTTP_] = "http_",
+	[VAR_CAPTURE] = "1..9",
+	[VAR_NAMED] = "(named capture)",
 };
+
+#define VAR_MAX_NAMES	256
+
+static const char *names[VAR_MAX_NAMES];
+static int nnames;
+
+void
+var_names_reset(void)
+{
+	nnames = 0;
+}
+
+/* a named group of a regex becomes a variable, as in nginx */
+int
+var_names_add(struct arena *a, const char *name)
+{
+	int i;
+
+	for (i = 0; i < nnames; i++)
+		if (strcmp(names[i], name) == 0)
+			return 0;
+	if (nnames == VAR_MAX_NAMES)
+		return -1;
+	names[nnames++] = arena_strdup(a, name);
+	return 0;
+}
 
 const char *
 var_name(int id)
@@ -46,10 +74,15 @@ var_lookup(const char *name, size_t len)
 		return VAR_ARGS;
 	if (len > 5 && memcmp(name, "http_", 5) == 0)
 		return VAR_HTTP_;
-	for (i = 0; i < VAR_NVARS; i++)
-		if (i != VAR_HTTP_ && strlen(var_names[i]) == len &&
+	if (len == 1 && name[0] >= '1' && name[0] <= '9')
+		return VAR_CAPTURE;
+	for (i = 0; i < VAR_HTTP_; i++)
+		if (strlen(var_names[i]) == len &&
 		    memcmp(var_names[i], name, len) == 0)
 			return i;
+	for (i = 0; i < nnames; i++)
+		if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+			return VAR_NAMED;
 	return -1;
 }
 
@@ -121,6 +154,11 @@ var_compile(struct arena *a, const char *src, char *err, size_t errlen)
 			t->vt_parts[n].vp_str = arena_strndup(a, name + 5,
 			    nlen - 5);
 			t->vt_parts[n].vp_len = nlen - 5;
+		} else if (id == VAR_CAPTURE) {
+			t->vt_parts[n].vp_len = name[0] - '0';
+		} else if (id == VAR_NAMED) {
+			t->vt_parts[n].vp_str = arena_strndup(a, name, nlen);
+			t->vt_parts[n].vp_len = nlen;
 		}
 		n++;
 		t->vt_has_vars = 1;

@@ -30,6 +30,8 @@ enum var_id {
 	VAR_CONNECTION_REQUESTS,
 	VAR_NGINX_VERSION,
 	VAR_HTTP_,		/* $http_<name>: vp_str holds <name> */
+	VAR_CAPTURE,		/* $1..$9: vp_len holds the number */
+	VAR_NAMED,		/* a named regex group: vp_str holds it */
 	VAR_NVARS
 };
 
@@ -49,5 +51,9 @@ struct var_tpl {
 struct var_tpl	*var_compile(struct arena *, const char *src, char *err,
 		    size_t errlen);
 const char	*var_name(int id);
+
+/* named regex groups seen so far in the config being read */
+void		 var_names_reset(void);
+int		 var_names_add(struct arena *, const char *name);
 
 #endif

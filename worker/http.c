@@ -180,6 +180,22 @@ var_eval(struct conn *c, const struct var_part *vp, struct buf *b)
 		return out_printf(b, "%u", c->c_requests + 1);
 	case VAR_NGINX_VERSION:
 		return out_add(b, PORTICO_VERSION, strlen(PORTICO_VERSION));
+	case VAR_CAPTURE: {
+		const char *p;
+		size_t n;
+
+		if (regex_capture(&r->r_cap, (int)vp->vp_len, &p, &n))
+			return out_add(b, p, n);
+		return 0;
+	}
+	case VAR_NAMED: {
+		const char *p;
+		size_t n;
+
+		if (regex_named(&r->r_cap, vp->vp_str, &p, &n))
+			return out_add(b, p, n);
+		return 0;
+	}
 	case VAR_HTTP_:
 		/* $http_x_real_ip: header "X-Real-IP" */
 		if (vp->vp_len >= sizeof(tmp))
@@ -606,13 +622,14 @@ http_process(struct conn *c)
 	if ((rc = check_headers(c)) != 0)
 		return rc;
 
-	r->r_srv = conf_find_server(c->c_listen, r->r_host, r->r_hostlen);
+	r->r_srv = conf_find_server(c->c_listen, r->r_host, r->r_hostlen,
+	    &r->r_cap);
 	r->r_loc = r->r_srv->sc_loc;
 	/* a server-level "return" runs before any location is chosen */
 	l = r->r_srv->sc_loc;
 	if (l->lc_return_code == UNSET) {
 		r->r_loc = conf_find_location(r->r_srv->sc_loc, r->r_path,
-		    r->r_pathlen);
+		    r->r_pathlen, &r->r_cap);
 		l = r->r_loc;
 	}
 	c->c_action = NULL;

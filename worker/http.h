@@ -29,6 +29,7 @@ struct http_req {
 	int			 r_keepalive;
 	int			 r_head_only;	/* HEAD */
 	int			 r_status;
+	struct regex_captures	 r_cap;		/* of the last regex match */
 	struct conf_srv		*r_srv;
 	struct conf_loc		*r_loc;
 	msec_t			 r_start;

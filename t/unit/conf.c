@@ -752,12 +752,17 @@ test_errors(void)
 		{ "http { server {\n  location @n {\n    location /a { }\n"
 		    "  }\n} }\n", 3, "location \"/a\" cannot be inside the "
 		    "named location \"@n\"" },
-		{ "http { server { location ~ \\.php$ { } } }\n", 1,
-		    "regex locations are not supported yet" },
+		{ "http { server { location ~ \"a(\" { } } }\n", 1,
+		    "pcre2_compile() failed: missing closing parenthesis in "
+		    "\"a(\" at \"\"" },
+		{ "http { server { location /a { location ~ x {\n"
+		    "location /b { } } } } }\n", 2,
+		    "location \"/b\" is outside location \"x\"" },
 		{ "http { server { location ! /x { } } }\n", 1,
 		    "invalid location modifier \"!\"" },
-		{ "http { server { server_name ~^www; } }\n", 1,
-		    "regex server names are not supported yet" },
+		{ "http { server { server_name ~^w[; } }\n", 1,
+		    "pcre2_compile() failed: missing terminating ] for "
+		    "character class in \"^w[\" at \"\"" },
 		{ "http { server { server_name w*w.a.com; } }\n", 1,
 		    "invalid server name or wildcard \"w*w.a.com\"" },
 		{ "http { server {\n  return 200 \"x $foo\";\n} }\n", 2,
@@ -1134,12 +1139,12 @@ test_find_server(void)
 		snprintf(text, sizeof(text), "127.0.0.1:%s", cases[i].port);
 		gl = listen_by_text(g, text);
 		s = gl ? conf_find_server(gl, cases[i].host,
-		    strlen(cases[i].host)) : NULL;
+		    strlen(cases[i].host), NULL) : NULL;
 		is_str(srv_name(s), cases[i].server, "host \"%s\" on %s",
 		    cases[i].host, cases[i].port);
 	}
 	gl = listen_by_text(g, "127.0.0.1:8001");
-	s = conf_find_server(gl, "exact.comxyz", 9);
+	s = conf_find_server(gl, "exact.comxyz", 9, NULL);
 	is_str(srv_name(s), "exact.com", "host length is respected");
 	conf_free(g);
 }
@@ -1191,12 +1196,12 @@ test_find_location(void)
 		return;
 	sl = nth_server(g, 0)->sc_loc;
 	for (i = 0; i < nitems(cases); i++) {
-		l = conf_find_location(sl, cases[i].uri, strlen(cases[i].uri));
+		l = conf_find_location(sl, cases[i].uri, strlen(cases[i].uri), NULL);
 		is_str(loc_label(l), cases[i].loc, "uri \"%s\"", cases[i].uri);
 	}
-	l = conf_find_location(sl, "/api/healthXYZ", 11);
+	l = conf_find_location(sl, "/api/healthXYZ", 11, NULL);
 	is_str(loc_label(l), "=/api/health", "uri length is respected");
-	l = conf_find_location(nth_server(g, 1)->sc_loc, "/x", 2);
+	l = conf_find_location(nth_server(g, 1)->sc_loc, "/x", 2, NULL);
 	ok(l == nth_server(g, 1)->sc_loc,
 	    "no match: the server's own conf");
 	l = child_loc(sl, "@fallback");
@@ -1270,7 +1275,7 @@ test_shipped_conf(void)
 	sl = nth_server(g, 0)->sc_loc;
 	is_str(conf_mime_type(sl, "html", 4), "text/html",
 	    "mime.types included");
-	is_str(loc_label(conf_find_location(sl, "/health", 7)), "=/health",
+	is_str(loc_label(conf_find_location(sl, "/health", 7, NULL)), "=/health",
 	    "location = /health");
 	conf_free(g);
 }
