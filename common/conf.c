@@ -602,6 +602,7 @@ void
 conf_free(struct gen *g)
 {
 	if (g != NULL) {
+		conf_logs_close(g);
 		regex_free_all(g->g_regexes);
 		arena_free(g->g_arena);
 	}

@@ -59,6 +59,35 @@ enum loc_match {
 	LOC_REGEX,		/* ~ and ~* */
 };
 
+/* log_format */
+struct conf_logfmt {
+	const char		*lf_name;
+	struct var_tpl		*lf_tpl;
+	int			 lf_escape;
+	struct conf_logfmt	*lf_next;
+};
+
+/* a log file of the generation, opened by the master */
+struct conf_logfile {
+	char			*lf_path;
+	int			 lf_fd;
+	/* the worker's buffer (access_log buffer=, flush=) */
+	int64_t			 lf_bufsize;
+	msec_t			 lf_flush;
+	char			*lf_buf;
+	size_t			 lf_buflen;
+	msec_t			 lf_since;	/* when the buffer filled up */
+	struct conf_logfile	*lf_next;
+};
+
+/* one access_log line of a context */
+struct conf_access {
+	struct conf_logfile	*al_file;
+	struct conf_logfmt	*al_fmt;
+	struct var_tpl		*al_if;
+	struct conf_access	*al_next;
+};
+
 struct conf_loc {
 	char		*lc_name;
 	int		 lc_match;
@@ -84,6 +113,8 @@ struct conf_loc {
 	int		 lc_server_tokens;
 	char		*lc_default_type;
 	struct conf_types *lc_types;
+	struct conf_access *lc_access;		/* NULL with lc_access_set: off */
+	int		 lc_access_set;
 };
 
 struct conf_listen {
@@ -118,6 +149,7 @@ struct conf_http {
 	struct conf_srv		*hc_srv;	/* http-level defaults */
 	struct conf_loc		*hc_loc;	/* http-level defaults */
 	struct conf_srv		*hc_servers;
+	struct conf_logfmt	*hc_formats;
 };
 
 /* one listening address of the generation, and the servers on it */
@@ -152,6 +184,7 @@ struct gen {
 	int			 g_nlistens;
 	struct conf_file	*g_files;	/* in reading order, for -T */
 	struct regex		*g_regexes;	/* freed with the generation */
+	struct conf_logfile	*g_logfiles;	/* access logs */
 	int			 g_errors;
 };
 
@@ -162,6 +195,12 @@ void		 conf_free(struct gen *);
 void		 conf_print_directives(FILE *);
 int		 conf_is_documented_ctx(int ctx);
 const char	*conf_ctx_names(int ctx, char *buf, size_t len);
+
+/* conf_log.c: the access log files, in the master */
+int		 conf_logs_open(struct gen *);
+void		 conf_logs_close(struct gen *);
+int		 conf_logs_reopen(struct gen *);
+int		 conf_logs_chown(struct gen *, uid_t, gid_t);
 
 /* lookups used by the data path */
 struct conf_srv	*conf_find_server(const struct gen_listen *, const char *host,

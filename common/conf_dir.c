@@ -811,6 +811,9 @@ const struct conf_cmd conf_cmds[] = {
 	    OFF_LOC(lc_client_max_body_size) },
 	{ "client_body_timeout", SRV_LOC, 0, 1, 1, set_msec,
 	    OFF_LOC(lc_client_body_timeout) },
+	{ "log_format", CTX_HTTP, 0, 2, ARGS_ANY, conf_set_log_format,
+	    CONF_NONE, 0 },
+	{ "access_log", SRV_LOC, 0, 1, 6, conf_set_access_log, CONF_LOC, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, 0, 0 },
 };
 
@@ -838,6 +841,11 @@ merge_loc(struct conf_loc *l, const struct conf_loc *p)
 	INHERIT(l, p, lc_server_tokens, 1);
 	INHERIT_PTR(l, p, lc_default_type, "text/plain");
 	INHERIT_PTR(l, p, lc_types, NULL);
+	/* access_log lines of a context replace the inherited ones */
+	if (!l->lc_access_set && p != NULL) {
+		l->lc_access = p->lc_access;
+		l->lc_access_set = p->lc_access_set;
+	}
 	INHERIT(l, p, lc_client_max_body_size, 1024 * 1024);
 	INHERIT(l, p, lc_client_body_timeout, 60000);
 	if (l->lc_keepalive_header == UNSET)
@@ -964,6 +972,7 @@ conf_finish(struct conf_parser *cp)
 		return 0;
 	if (h->hc_srv->sc_client_header_timeout == UNSET)
 		h->hc_srv->sc_client_header_timeout = 60000;
+	conf_log_defaults(cp);
 	merge_loc(h->hc_loc, NULL);
 	if (h->hc_srv->sc_header_buffer == UNSET)
 		h->hc_srv->sc_header_buffer = 1024;

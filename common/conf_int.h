@@ -75,4 +75,11 @@ struct conf_srv	*conf_srv_new(struct arena *);
 struct conf_loc	*conf_loc_new(struct arena *);
 int	 conf_finish(struct conf_parser *);
 
+/* conf_log.c */
+int	 conf_set_log_format(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_access_log(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+void	 conf_log_defaults(struct conf_parser *);
+
 #endif

@@ -227,8 +227,19 @@ http_normalize_path(const char *in, size_t len, char *out, size_t *outlen)
 }
 
 enum {
+	EXT_NONE = 0,
+	EXT_NAME0,
+	EXT_NAME,
+	EXT_VALUE0,
+	EXT_VALUE,
+	EXT_QUOTED,
+	EXT_QESC,
+	EXT_QEND,
+};
+
+enum {
 	CH_SIZE = 0,	/* hex digits */
-	CH_EXT,		/* after the size: BWS, ";" extensions, up to CR */
+	CH_EXT,		/* after the size: ";" extensions, up to CR */
 	CH_SIZE_LF,	/* CR seen after the size line */
 	CH_DATA,
 	CH_DATA_CR,	/* the CRLF after the data */
@@ -283,19 +294,65 @@ http_chunked_step(struct http_chunked *c, const char *p, size_t len,
 			c->hc_state = CH_EXT;
 			break;
 		case CH_EXT:
-			/* BWS, then ";" extensions of visible characters */
-			if (ch == '\r') {
-				c->hc_state = CH_SIZE_LF;
-			} else if (ch == ';') {
-				c->hc_ext = 1;
-			} else if (ch == ' ' || ch == '\t') {
-				/* whitespace around ';' */
-			} else if (!c->hc_ext) {
-				return chunked_invalid(c, "client sent invalid "
-				    "chunk size");
-			} else if (ch < 0x21 || ch == 0x7f) {
-				return chunked_invalid(c, "client sent invalid "
-				    "chunk extension");
+			/*
+			 * Strict, as llhttp: the size is followed by CRLF or
+			 * by ";name[=value]" extensions, names and values
+			 * tokens, values possibly quoted; no whitespace.
+			 */
+			switch (c->hc_ext) {
+			case EXT_NONE:		/* right after the size */
+			case EXT_VALUE:		/* in a token value */
+			case EXT_QEND:		/* after a closing quote */
+				if (ch == '\r')
+					c->hc_state = CH_SIZE_LF;
+				else if (ch == ';')
+					c->hc_ext = EXT_NAME0;
+				else if (c->hc_ext == EXT_VALUE && tchar[ch])
+					break;
+				else
+					return chunked_invalid(c, c->hc_ext ==
+					    EXT_NONE ? "client sent invalid "
+					    "chunk size" : "client sent invalid "
+					    "chunk extension");
+				break;
+			case EXT_NAME0:		/* after ';' */
+			case EXT_NAME:
+				if (tchar[ch])
+					c->hc_ext = EXT_NAME;
+				else if (c->hc_ext == EXT_NAME && ch == '=')
+					c->hc_ext = EXT_VALUE0;
+				else if (c->hc_ext == EXT_NAME && ch == ';')
+					c->hc_ext = EXT_NAME0;
+				else if (c->hc_ext == EXT_NAME && ch == '\r')
+					c->hc_state = CH_SIZE_LF;
+				else
+					return chunked_invalid(c, "client sent "
+					    "invalid chunk extension");
+				break;
+			case EXT_VALUE0:	/* after '=' */
+				if (ch == '"')
+					c->hc_ext = EXT_QUOTED;
+				else if (tchar[ch])
+					c->hc_ext = EXT_VALUE;
+				else
+					return chunked_invalid(c, "client sent "
+					    "invalid chunk extension");
+				break;
+			case EXT_QUOTED:
+				if (ch == '"')
+					c->hc_ext = EXT_QEND;
+				else if (ch == '\\')
+					c->hc_ext = EXT_QESC;
+				else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+					return chunked_invalid(c, "client sent "
+					    "invalid chunk extension");
+				break;
+			case EXT_QESC:
+				if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+					return chunked_invalid(c, "client sent "
+					    "invalid chunk extension");
+				c->hc_ext = EXT_QUOTED;
+				break;
 			}
 			i++;
 			break;
@@ -305,7 +362,7 @@ http_chunked_step(struct http_chunked *c, const char *p, size_t len,
 				    "chunk size line");
 			i++;
 			c->hc_digits = 0;
-			c->hc_ext = 0;
+			c->hc_ext = EXT_NONE;
 			c->hc_state = c->hc_size == 0 ? CH_TR_START : CH_DATA;
 			break;
 		case CH_DATA: {

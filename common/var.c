@@ -25,7 +25,20 @@ static const char *const var_names[VAR_NVARS] = {
 	[VAR_CONNECTION] = "connection",
 	[VAR_CONNECTION_REQUESTS] = "connection_requests",
 	[VAR_NGINX_VERSION] = "nginx_version",
+	[VAR_REQUEST] = "request",
+	[VAR_STATUS] = "status",
+	[VAR_BODY_BYTES_SENT] = "body_bytes_sent",
+	[VAR_BYTES_SENT] = "bytes_sent",
+	[VAR_REQUEST_LENGTH] = "request_length",
+	[VAR_REQUEST_TIME] = "request_time",
+	[VAR_MSEC] = "msec",
+	[VAR_TIME_LOCAL] = "time_local",
+	[VAR_TIME_ISO8601] = "time_iso8601",
+	[VAR_REMOTE_USER] = "remote_user",
+	[VAR_REQUEST_ID] = "request_id",
 	[VAR_HTTP_] = "http_",
+	[VAR_COOKIE_] = "cookie_",
+	[VAR_ARG_] = "arg_",
 	[VAR_CAPTURE] = "1..9",
 	[VAR_NAMED] = "(named capture)",
 };
@@ -74,6 +87,10 @@ var_lookup(const char *name, size_t len)
 		return VAR_ARGS;
 	if (len > 5 && memcmp(name, "http_", 5) == 0)
 		return VAR_HTTP_;
+	if (len > 7 && memcmp(name, "cookie_", 7) == 0)
+		return VAR_COOKIE_;
+	if (len > 4 && memcmp(name, "arg_", 4) == 0)
+		return VAR_ARG_;
 	if (len == 1 && name[0] >= '1' && name[0] <= '9')
 		return VAR_CAPTURE;
 	for (i = 0; i < VAR_HTTP_; i++)
@@ -150,10 +167,12 @@ var_compile(struct arena *a, const char *src, char *err, size_t errlen)
 			return NULL;
 		}
 		t->vt_parts[n].vp_var = id;
-		if (id == VAR_HTTP_) {
-			t->vt_parts[n].vp_str = arena_strndup(a, name + 5,
-			    nlen - 5);
-			t->vt_parts[n].vp_len = nlen - 5;
+		if (id == VAR_HTTP_ || id == VAR_COOKIE_ || id == VAR_ARG_) {
+			size_t pl = strlen(var_names[id]);
+
+			t->vt_parts[n].vp_str = arena_strndup(a, name + pl,
+			    nlen - pl);
+			t->vt_parts[n].vp_len = nlen - pl;
 		} else if (id == VAR_CAPTURE) {
 			t->vt_parts[n].vp_len = name[0] - '0';
 		} else if (id == VAR_NAMED) {

@@ -29,7 +29,20 @@ enum var_id {
 	VAR_CONNECTION,
 	VAR_CONNECTION_REQUESTS,
 	VAR_NGINX_VERSION,
+	VAR_REQUEST,
+	VAR_STATUS,
+	VAR_BODY_BYTES_SENT,
+	VAR_BYTES_SENT,
+	VAR_REQUEST_LENGTH,
+	VAR_REQUEST_TIME,
+	VAR_MSEC,
+	VAR_TIME_LOCAL,
+	VAR_TIME_ISO8601,
+	VAR_REMOTE_USER,
+	VAR_REQUEST_ID,
 	VAR_HTTP_,		/* $http_<name>: vp_str holds <name> */
+	VAR_COOKIE_,		/* $cookie_<name> */
+	VAR_ARG_,		/* $arg_<name> */
 	VAR_CAPTURE,		/* $1..$9: vp_len holds the number */
 	VAR_NAMED,		/* a named regex group: vp_str holds it */
 	VAR_NVARS
@@ -46,6 +59,13 @@ struct var_tpl {
 	int		 vt_nparts;
 	int		 vt_has_vars;
 	struct var_part	 vt_parts[];
+};
+
+/* how a rendered value is escaped (log_format escape=) */
+enum var_escape {
+	VAR_ESC_NONE = 0,
+	VAR_ESC_DEFAULT,	/* " \ and non-printing bytes as \xHH */
+	VAR_ESC_JSON,
 };
 
 struct var_tpl	*var_compile(struct arena *, const char *src, char *err,

@@ -358,6 +358,10 @@ respawn_due(msec_t *next)
 static void
 chown_logs(void)
 {
+	if (have_creds && conf_logs_chown(cur, creds.pc_uid, creds.pc_gid) ==
+	    -1)
+		log_alert("chown() of an access log failed (%d: %s)", errno,
+		    strerror(errno));
 	if (have_creds && log_chown(creds.pc_uid, creds.pc_gid) == -1)
 		log_alert("chown() \"%s\" failed (%d: %s)", log_path(), errno,
 		    strerror(errno));
@@ -403,6 +407,13 @@ reload(void)
 		conf_free(g);
 		return;
 	}
+	if (conf_logs_open(g) == -1) {
+		log_msg(LOG_ERR, 0, "reload failed: cannot open an access log, "
+		    "keeping the running configuration");
+		listen_close_unused(cur);
+		conf_free(g);
+		return;
+	}
 	if (log_open_set(g->g_main->mc_nerror_logs, g->g_main->mc_error_log,
 	    g->g_main->mc_error_level) == -1)
 		log_alert("cannot open the new error log (%d: %s), keeping the "
@@ -414,8 +425,8 @@ reload(void)
 		conf_free(g);
 		return;
 	}
-	chown_logs();
 	cur = g;
+	chown_logs();
 	/* before the fork: new children must not inherit removed sockets */
 	listen_close_unused(g);
 	spawn_generation();
@@ -431,6 +442,8 @@ reopen_logs(void)
 	if (log_reopen() == -1)
 		log_alert("reopen of \"%s\" failed (%d: %s)", log_path(),
 		    errno, strerror(errno));
+	conf_logs_reopen(cur);
+	/* the workers reopen by name next: the files must be theirs */
 	chown_logs();
 	signal_children(SIGUSR1, 0);
 }
@@ -620,6 +633,8 @@ master_run(struct gen *g, struct master_opts *o)
 	if (listen_open(g) == -1)
 		return 1;
 	listen_close_unused(g);
+	if (conf_logs_open(g) == -1)
+		return 1;
 	if (g->g_main->mc_daemon && !inherited) {
 		if (proc_daemonize() == -1)
 			return 1;

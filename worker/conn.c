@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "conn.h"
+#include "http_log.h"
 #include "log.h"
 
 int worker_stopping;
@@ -429,6 +430,7 @@ step_send(struct conn *c)
 		n = write(c->c_fd, b->b_pos, b->b_last - b->b_pos);
 		if (n > 0) {
 			b->b_pos += n;
+			c->c_req.r_sent += n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -498,9 +500,13 @@ step_done(struct conn *c)
 {
 	struct http_req *r = &c->c_req;
 
+	http_log_request(c);
 	c->c_requests++;
 	if (!r->r_keepalive)
 		return CS_LINGER;
+	/* the idle wait uses the location of the request just done */
+	c->c_keepalive = r->r_loc != NULL ? r->r_loc->lc_keepalive_timeout :
+	    75000;
 	http_req_reset(c);
 	c->c_action = NULL;
 	/* the next request may be in the buffer already (pipelining) */
@@ -531,8 +537,7 @@ step_idle(struct conn *c)
 		return CS_READ_HEAD;
 	}
 	if (!timer_is_armed(&c->c_timer)) {
-		t = c->c_req.r_loc != NULL ?
-		    c->c_req.r_loc->lc_keepalive_timeout : 75000;
+		t = c->c_keepalive;
 		if (worker_stopping) {
 			c->c_lame_duck = 1;
 			t = MIN(t, PORTICO_LAME_DUCK_MS);
@@ -572,6 +577,8 @@ step_linger(struct conn *c)
 static int
 step_close(struct conn *c)
 {
+	/* a request answered (or cut short) before the close is logged */
+	http_log_request(c);
 	timer_cancel(&c->c_timer);
 	event_del(&c->c_ev);
 	close(c->c_fd);

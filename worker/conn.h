@@ -53,6 +53,7 @@ struct conn {
 	int			 c_writable;
 	int			 c_eof;
 	int			 c_lame_duck;	/* worker stopping, was idle */
+	msec_t			 c_keepalive;	/* of the last request's location */
 	struct buf		*c_in;
 	struct buf		*c_out;
 	struct buf		*c_scratch;	/* per request: decoded URI */

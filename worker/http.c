@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "log.h"
+#include "http_var.h"
 
 struct status_text {
 	int		 st_code;
@@ -101,126 +102,6 @@ out_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
-static const struct http_header *
-find_header(const struct http_head *h, const char *name)
-{
-	int i;
-
-	for (i = 0; i < h->hh_nheaders; i++)
-		if (http_token_eq(h->hh_headers[i].h_name,
-		    h->hh_headers[i].h_namelen, name))
-			return &h->hh_headers[i];
-	return NULL;
-}
-
-static size_t
-sockaddr_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-}
-
-/* the value of one variable, into b */
-static int
-var_eval(struct conn *c, const struct var_part *vp, struct buf *b)
-{
-	struct http_req *r = &c->c_req;
-	const struct http_header *h;
-	char tmp[64];
-	size_t i;
-
-	switch (vp->vp_var) {
-	case VAR_LITERAL:
-		return out_add(b, vp->vp_str, vp->vp_len);
-	case VAR_HOST:
-		if (r->r_hostlen > 0)
-			return out_add(b, r->r_host, r->r_hostlen);
-		if (r->r_srv != NULL && r->r_srv->sc_nnames > 0)
-			return out_add(b, r->r_srv->sc_names[0],
-			    strlen(r->r_srv->sc_names[0]));
-		return 0;
-	case VAR_REQUEST_URI:
-		return out_add(b, r->r_head.hh_target, r->r_head.hh_targetlen);
-	case VAR_URI:
-		return out_add(b, r->r_path, r->r_pathlen);
-	case VAR_ARGS:
-		return r->r_args ? out_add(b, r->r_args, r->r_argslen) : 0;
-	case VAR_IS_ARGS:
-		return r->r_args ? out_add(b, "?", 1) : 0;
-	case VAR_SCHEME:
-		return out_add(b, "http", 4);
-	case VAR_REMOTE_ADDR:
-		return out_add(b, c->c_peer_text, strlen(c->c_peer_text));
-	case VAR_REMOTE_PORT:
-		return out_printf(b, "%zu", sockaddr_port(&c->c_peer));
-	case VAR_SERVER_ADDR: {
-		const char *t = c->c_listen->gl_text, *colon = strrchr(t, ':');
-
-		return out_add(b, t, colon - t);
-	}
-	case VAR_SERVER_PORT:
-		return out_printf(b, "%zu",
-		    sockaddr_port(&c->c_listen->gl_addr));
-	case VAR_SERVER_NAME:
-		if (r->r_srv != NULL && r->r_srv->sc_nnames > 0)
-			return out_add(b, r->r_srv->sc_names[0],
-			    strlen(r->r_srv->sc_names[0]));
-		return 0;
-	case VAR_REQUEST_METHOD:
-		return out_add(b, r->r_head.hh_method, r->r_head.hh_methodlen);
-	case VAR_SERVER_PROTOCOL:
-		return out_add(b, r->r_head.hh_version == 10 ? "HTTP/1.0" :
-		    "HTTP/1.1", 8);
-	case VAR_PID:
-		return out_printf(b, "%d", (int)getpid());
-	case VAR_CONNECTION:
-		return out_printf(b, "%llu", (unsigned long long)c->c_id);
-	case VAR_CONNECTION_REQUESTS:
-		return out_printf(b, "%u", c->c_requests + 1);
-	case VAR_NGINX_VERSION:
-		return out_add(b, PORTICO_VERSION, strlen(PORTICO_VERSION));
-	case VAR_CAPTURE: {
-		const char *p;
-		size_t n;
-
-		if (regex_capture(&r->r_cap, (int)vp->vp_len, &p, &n))
-			return out_add(b, p, n);
-		return 0;
-	}
-	case VAR_NAMED: {
-		const char *p;
-		size_t n;
-
-		if (regex_named(&r->r_cap, vp->vp_str, &p, &n))
-			return out_add(b, p, n);
-		return 0;
-	}
-	case VAR_HTTP_:
-		/* $http_x_real_ip: header "X-Real-IP" */
-		if (vp->vp_len >= sizeof(tmp))
-			return 0;
-		for (i = 0; i < vp->vp_len; i++)
-			tmp[i] = vp->vp_str[i] == '_' ? '-' : vp->vp_str[i];
-		tmp[i] = '\0';
-		if ((h = find_header(&r->r_head, tmp)) != NULL)
-			return out_add(b, h->h_value, h->h_valuelen);
-		return 0;
-	}
-	return 0;
-}
-
-static int
-tpl_eval(struct conn *c, const struct var_tpl *t, struct buf *b)
-{
-	int i;
-
-	for (i = 0; i < t->vt_nparts; i++)
-		if (var_eval(c, &t->vt_parts[i], b) == -1)
-			return -1;
-	return 0;
-}
-
 static int
 keepalive_ok(struct conn *c)
 {
@@ -271,7 +152,7 @@ respond(struct conn *c, int status, const char *ctype,
 		    CONN_OUTBUF / 2;
 		tail.b_end = b->b_end;
 		body = &tail;
-		if (tpl_eval(c, body_tpl, body) == -1)
+		if (http_var_render(c, body_tpl, body, VAR_ESC_NONE, 0) == -1)
 			return -1;
 		blen = body->b_last - body->b_pos;
 	} else if (status >= 300 && status != 304 && text != NULL) {
@@ -296,7 +177,7 @@ respond(struct conn *c, int status, const char *ctype,
 		return -1;
 	if (location != NULL) {
 		if (out_add(b, "Location: ", 10) == -1 ||
-		    tpl_eval(c, location, b) == -1 || out_add(b, "\r\n", 2) == -1)
+		    http_var_render(c, location, b, VAR_ESC_NONE, 0) == -1 || out_add(b, "\r\n", 2) == -1)
 			return -1;
 	}
 	if (r->r_keepalive) {
@@ -310,6 +191,7 @@ respond(struct conn *c, int status, const char *ctype,
 		return -1;
 	if (out_add(b, "\r\n", 2) == -1)
 		return -1;
+	r->r_headout = b->b_last - b->b_start;
 	if (r->r_head_only || status == 204 || status == 304)
 		return 0;
 	if (body != NULL) {
@@ -342,6 +224,7 @@ http_body_discard(struct conn *c)
 		if ((int64_t)have > r->r_body_left)
 			have = r->r_body_left;
 		b->b_pos += have;
+		r->r_length += have;
 		r->r_body_left -= have;
 		if (r->r_body_left > 0)
 			return 0;
@@ -354,6 +237,7 @@ http_body_discard(struct conn *c)
 		if (n == -1)
 			return -1;
 		b->b_pos += n;
+		r->r_length += n;
 		if (http_chunked_done(&r->r_chunk)) {
 			r->r_has_body = 0;
 			return 1;
@@ -568,22 +452,31 @@ parse_target(struct conn *c)
 {
 	struct http_req *r = &c->c_req;
 	char *t = (char *)r->r_head.hh_target;
-	size_t len = r->r_head.hh_targetlen, i;
+	size_t len = r->r_head.hh_targetlen;
 	char *q;
 
+	/* a fragment is never sent (RFC 9112, 3.2) */
+	if (memchr(t, '#', len) != NULL)
+		return -1;
 	if (len > 7 && strncasecmp(t, "http://", 7) == 0) {
-		char *slash = memchr(t + 7, '/', len - 7);
-		size_t hl = slash ? (size_t)(slash - t - 7) : len - 7;
+		size_t hl = strcspn(t + 7, "/?");
 
+		if (hl > len - 7)
+			hl = len - 7;
 		if (hl == 0 || parse_host(r, t + 7, hl) == -1)
 			return -1;
-		if (slash == NULL) {
+		if (hl == len - 7 || t[7 + hl] == '?') {
+			/* "http://host" and "http://host?q": the path is "/" */
 			r->r_path = "/";
 			r->r_pathlen = 1;
+			if (hl < len - 7) {
+				r->r_args = t + 7 + hl + 1;
+				r->r_argslen = len - 7 - hl - 1;
+			}
 			return 0;
 		}
-		len -= slash - t;
-		t = slash;
+		len -= 7 + hl;
+		t += 7 + hl;
 	} else if (len == 1 && t[0] == '*') {
 		r->r_path = "*";
 		r->r_pathlen = 1;
@@ -597,9 +490,6 @@ parse_target(struct conn *c)
 		r->r_args = q + 1;
 		r->r_argslen = len - (q + 1 - t);
 	}
-	for (i = 0; i < r->r_pathlen; i++)
-		if (t[i] == '#')
-			return -1;
 	return normalize_path(c);
 }
 
@@ -615,6 +505,7 @@ http_process(struct conn *c)
 		return http_fail(c, r->r_head.hh_status, r->r_head.hh_reason);
 	}
 	in->b_pos += r->r_headlen;
+	r->r_length = r->r_headlen;
 	r->r_head_only = http_token_eq(r->r_head.hh_method,
 	    r->r_head.hh_methodlen, "HEAD");
 	if (parse_target(c) == -1)

@@ -29,6 +29,11 @@ struct http_req {
 	int			 r_keepalive;
 	int			 r_head_only;	/* HEAD */
 	int			 r_status;
+	int64_t			 r_sent;	/* bytes written to the client */
+	int64_t			 r_headout;	/* of them, the response head */
+	int64_t			 r_length;	/* request: head and body read */
+	int			 r_logged;
+	char			 r_id[33];	/* $request_id, made on use */
 	struct regex_captures	 r_cap;		/* of the last regex match */
 	struct conf_srv		*r_srv;
 	struct conf_loc		*r_loc;

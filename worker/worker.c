@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "event.h"
+#include "http_log.h"
 #include "log.h"
 #include "worker.h"
 
@@ -152,6 +153,7 @@ on_signal(struct event *ev, uint32_t events)
 			if (log_reopen() == -1)
 				log_alert("reopen of \"%s\" failed (%d: %s)",
 				    log_path(), errno, strerror(errno));
+			http_log_reopen(gen);
 			break;
 		}
 	}
@@ -216,6 +218,7 @@ worker_loop(void)
 		if (exiting || (worker_stopping && conn_count() == 0))
 			break;
 	}
+	http_log_flush_all(gen);
 	if (!single)
 		log_notice("exit");
 }

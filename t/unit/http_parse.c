@@ -486,7 +486,8 @@ test_chunked(void)
 		{ "0\r\n\r\n", "", 0 },
 		{ "5\r\nhello\r\n0\r\n\r\n", "hello", 0 },
 		{ "5;a=b\r\nhello\r\n0\r\n\r\n", "hello", 0 },
-		{ "5 ; a=\"q x\"\r\nhello\r\n0\r\n\r\n", "hello", 0 },
+		{ "5;a=\"q x\";b\r\nhello\r\n0\r\n\r\n", "hello", 0 },
+		{ "5;a=\"q\\\"x\"\r\nhello\r\n0\r\n\r\n", "hello", 0 },
 		{ "A\r\n0123456789\r\n0\r\n\r\n", "0123456789", 0 },
 		{ "a\r\n0123456789\r\n1\r\nx\r\n0\r\n\r\n", "0123456789x", 0 },
 		{ "000002\r\nhi\r\n0\r\n\r\n", "hi", 0 },
@@ -499,6 +500,8 @@ test_chunked(void)
 		"5\r\nhelloX\r\n", "1000000000000000\r\n",
 		"5;\x01\r\n", "5;a\nb\r\n", "0\r\nBad Name: v\r\n\r\n",
 		"0\r\nT: v\n\r\n", "0\r\n\n", "0\r\nT: \x7f\r\n\r\n",
+		"5 ; a=b\r\n", "5 \r\n", "5;\r\n", "5;=x\r\n", "5;a@b\r\n",
+		"5;a=\"unbalanced\r\n", "5;a=b c\r\n", "5;a=\r\n",
 	};
 	char out[256];
 	size_t i, olen, used, step;
