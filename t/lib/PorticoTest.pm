@@ -597,3 +597,207 @@ sub scenario {
 }
 
 1;
+
+# ---------------------------------------------------------------------
+# Added for t/11, t/12, t/13: many raw connections at once, responses
+# split from a byte stream, nginx beside portico for comparisons.
+
+use Errno ();
+
+# Send each raw request of @$reqs on its own connection, all at once, then
+# read every connection until the peer closes it or $o{timeout} seconds
+# (default 3) pass.  A request may be an array of parts: they go out
+# $o{delay} seconds apart.  Returns one hash per request: raw (the bytes
+# read), closed (1 once read() returned EOF or an error), reset (the
+# error was ECONNRESET), secs (when it closed, from the first write).
+sub http_batch {
+	my ($port, $reqs, %o) = @_;
+	local $SIG{PIPE} = 'IGNORE';
+	my $timeout = $o{timeout} // 3;
+	my @c;
+	for my $req (@$reqs) {
+		my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+		    Proto => 'tcp', Timeout => 5);
+		my $parts = ref $req ? [@$req] : [$req];
+		push @c, { s => $s, out => shift(@$parts), parts => $parts,
+		    raw => '', closed => $s ? 0 : 1, reset => 0, secs => 0,
+		    next => 0 };
+		$s->blocking(0) if $s;
+	}
+	my $start = time;
+	my $end = $start + $timeout;
+	while (time < $end) {
+		my ($rin, $win) = ('', '');
+		my $open = 0;
+		for my $c (grep { !$_->{closed} } @c) {
+			$open++;
+			vec($rin, fileno($c->{s}), 1) = 1;
+			if ($c->{out} eq '' && @{ $c->{parts} } &&
+			    time >= $c->{next}) {
+				$c->{out} = shift @{ $c->{parts} };
+			}
+			vec($win, fileno($c->{s}), 1) = 1 if $c->{out} ne '';
+		}
+		last unless $open;
+		select(my $rout = $rin, my $wout = $win, undef, 0.02);
+		for my $c (grep { !$_->{closed} } @c) {
+			my $fd = fileno($c->{s});
+			if ($c->{out} ne '' && vec($wout, $fd, 1)) {
+				my $n = syswrite($c->{s}, $c->{out});
+				if (defined $n) {
+					substr($c->{out}, 0, $n, '');
+					$c->{next} = time + ($o{delay} // 0.05)
+					    if $c->{out} eq '';
+				} elsif (!$!{EAGAIN} && !$!{EINTR}) {
+					# the peer closed: what it sent is still
+					# to be read
+					$c->{out} = '';
+					$c->{parts} = [];
+				}
+			}
+			next unless vec($rout, $fd, 1);
+			my $r = sysread($c->{s}, $c->{raw}, 65536,
+			    length $c->{raw});
+			if (defined $r && $r == 0 ||
+			    !defined $r && !$!{EAGAIN} && !$!{EINTR}) {
+				$c->{closed} = 1;
+				$c->{reset} = 1 if !defined $r && $!{ECONNRESET};
+				$c->{secs} = time - $start;
+			}
+		}
+	}
+	for my $c (@c) {
+		close $c->{s} if $c->{s};
+		delete @$c{qw(s out parts next)};
+	}
+	return \@c;
+}
+
+# every complete response in a byte stream: a list of { status, line,
+# head (the raw header block), h ({lowercased name => value}, the last
+# one wins), body }.  Bodies by Content-Length or chunked; 1xx, 204, 304
+# have none; $o{head} names the indexes of answers to HEAD requests.
+sub split_responses {
+	my ($buf, %o) = @_;
+	my @r;
+	pos($buf) = 0;
+	while ($buf =~ /\G(HTTP\/\d\.\d (\d{3})[^\r\n]*)\r\n((?:[^\r\n]*\r\n)*?)\r\n/gc) {
+		my ($line, $status, $head) = ($1, $2, $3);
+		my %h;
+		for (split /\r\n/, $head) {
+			$h{lc $1} = $2 if /^([^:]+):[ \t]*(.*?)[ \t]*$/;
+		}
+		my $pos = pos($buf);
+		my $body = '';
+		my $nobody = $status =~ /^1/ || $status == 204 ||
+		    $status == 304 || ($o{head} && $o{head}{scalar @r});
+		if ($nobody) {
+		} elsif (defined $h{'content-length'}) {
+			last if length($buf) < $pos + $h{'content-length'};
+			$body = substr($buf, $pos, $h{'content-length'});
+			$pos += $h{'content-length'};
+		} elsif (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+			my $p = $pos;
+			my $ok = 0;
+			while (substr($buf, $p) =~ /^([0-9a-fA-F]+)[^\r\n]*\r\n/) {
+				my $n = hex $1;
+				$p += length $&;
+				if ($n == 0) {
+					my $e = index($buf, "\r\n\r\n", $p - 2);
+					last if $e < 0;
+					$p = $e + 4;
+					$ok = 1;
+					last;
+				}
+				last if length($buf) < $p + $n + 2;
+				$body .= substr($buf, $p, $n);
+				$p += $n + 2;
+			}
+			last unless $ok;
+			$pos = $p;
+		} else {
+			$body = substr($buf, $pos);
+			$pos = length $buf;
+		}
+		push @r, { status => $status, line => $line, head => $head,
+		    h => \%h, body => $body };
+		pos($buf) = $pos;
+	}
+	return @r;
+}
+
+# nginx, when installed, run beside portico for comparisons:
+#   my $ng = PorticoTest::Nginx->start($conf_text) or skip ...;
+# the text may use %%PORT%% (its own free port) and %%DIR%%
+package PorticoTest::Nginx;
+
+use File::Temp qw(tempdir);
+use POSIX qw(:sys_wait_h);
+
+our $NGINX = $ENV{NGINX_BIN} || '/usr/sbin/nginx';
+
+sub available { -x $NGINX }
+
+sub start {
+	my ($class, $text) = @_;
+	return undef unless available();
+	my $dir = File::Temp::tempdir('portico-nginx-XXXXXX', TMPDIR => 1,
+	    CLEANUP => !$ENV{PORTICO_KEEP});
+	chmod 0755, $dir;
+	my $port = PorticoTest::free_port();
+	# paths of its own: the packaged defaults are not writable by an
+	# ordinary user
+	my $temps = join('', map { "    ${_}_temp_path $dir/$_;\n" }
+	    qw(client_body proxy fastcgi uwsgi scgi));
+	$temps .= "    access_log off;\n" unless $text =~ /\baccess_log\b/;
+	$text =~ s/%%PORT%%/$port/g;
+	$text =~ s/%%DIR%%/$dir/g;
+	$text =~ s/^(\s*http\s*\{)/$1\n$temps/m;
+	open(my $fh, '>', "$dir/nginx.conf") or die "$dir/nginx.conf: $!";
+	print $fh "error_log $dir/error.log info;\npid $dir/nginx.pid;\n", $text;
+	close $fh;
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>>', "$dir/stderr.log");
+		open(STDERR, '>&', \*STDOUT);
+		exec($NGINX, '-e', "$dir/error.log", '-p', "$dir/", '-c',
+		    "$dir/nginx.conf", '-g', 'daemon off;') or POSIX::_exit(127);
+	}
+	my $self = bless { dir => $dir, port => $port, pid => $pid }, $class;
+	my $exited = 0;
+	PorticoTest::wait_until(sub {
+		$exited = 1 if waitpid($pid, WNOHANG) == $pid;
+		return $exited || PorticoTest::port_open($port);
+	}, 10);
+	if ($exited || !PorticoTest::port_open($port)) {
+		delete $self->{pid} if $exited;
+		Test::More::diag("nginx did not start:\n"
+		    . PorticoTest::slurp("$dir/stderr.log")
+		    . PorticoTest::slurp("$dir/error.log"));
+		$self->stop;
+		return undef;
+	}
+	return $self;
+}
+
+sub port { $_[0]{port} }
+sub dir { $_[0]{dir} }
+sub error_log { PorticoTest::slurp("$_[0]{dir}/error.log") }
+
+sub stop {
+	my ($self) = @_;
+	my $pid = delete $self->{pid} or return;
+	kill('QUIT', $pid);
+	unless (PorticoTest::wait_until(sub { waitpid($pid, WNOHANG) == $pid },
+	    10)) {
+		kill('TERM', $pid);
+		waitpid($pid, 0);
+	}
+}
+
+sub DESTROY { $_[0]->stop }
+
+package PorticoTest;
+
+1;
