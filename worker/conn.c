@@ -586,7 +586,8 @@ step_close(struct conn *c)
 	buf_put(c->c_in);
 	buf_put(c->c_out);
 	buf_put(c->c_scratch);
-	c->c_in = c->c_out = c->c_scratch = NULL;
+	buf_put(c->c_redirect);
+	c->c_in = c->c_out = c->c_scratch = c->c_redirect = NULL;
 	if (c->c_prev != NULL)
 		c->c_prev->c_next = c->c_next;
 	else

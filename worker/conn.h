@@ -57,6 +57,7 @@ struct conn {
 	struct buf		*c_in;
 	struct buf		*c_out;
 	struct buf		*c_scratch;	/* per request: decoded URI */
+	struct buf		*c_redirect;	/* per request: redirect URI */
 	size_t			 c_scan;	/* head-end search position */
 	struct timer		 c_timer;
 	const char		*c_action;	/* "reading client request" */

@@ -70,6 +70,8 @@ http_req_reset(struct conn *c)
 	c->c_scan = 0;
 	buf_put(c->c_scratch);
 	c->c_scratch = NULL;
+	buf_put(c->c_redirect);
+	c->c_redirect = NULL;
 }
 
 /* append to the output buffer; -1 when it does not fit */
@@ -493,12 +495,122 @@ parse_target(struct conn *c)
 	return normalize_path(c);
 }
 
+/*
+ * A response made by portico for status (an error, a redirect without a
+ * URL, 404 when nothing serves the URI): the standard page.  This is
+ * where error_page is consulted.  Returns the next state.
+ */
+int
+http_special(struct conn *c, int status)
+{
+	if (respond(c, status, NULL, NULL, NULL) == -1)
+		return http_fail(c, 500, "the response does not fit the "
+		    "output buffer");
+	return CS_SEND;
+}
+
+/* "return code [text|URL]" */
+static int
+http_return(struct conn *c, const struct conf_loc *l)
+{
+	int rc;
+
+	if (l->lc_return_code == 444) {
+		conn_log(c, LOG_INFO, "closing the connection (return 444)");
+		return CS_CLOSE;
+	}
+	if (is_redirect(l->lc_return_code) && l->lc_return_text)
+		rc = respond(c, l->lc_return_code, NULL, NULL,
+		    l->lc_return_text);
+	else if (l->lc_return_text == NULL)
+		return http_special(c, l->lc_return_code);
+	else
+		rc = respond(c, l->lc_return_code, l->lc_default_type,
+		    l->lc_return_text, NULL);
+	if (rc == -1)
+		return http_fail(c, 500, "the response does not fit the "
+		    "output buffer");
+	return CS_SEND;
+}
+
+/*
+ * The phases of a location, as nginx orders them: rewrite (return,
+ * rewrite, set), then content (return's answer, static files, proxying).
+ * Runs again after an internal redirect.
+ */
+static int
+http_run_location(struct conn *c)
+{
+	const struct conf_loc *l = c->c_req.r_loc;
+
+	/* rewrite phase */
+	if (l->lc_return_code != UNSET)
+		return http_return(c, l);
+	/* content phase */
+	return http_special(c, 404);
+}
+
+/*
+ * Serve the request again for another URI ("/path[?args]"), as error_page
+ * and try_files do: the location is looked up anew and its phases run.
+ * The URI is copied; it is used as given, not decoded again.  Returns the
+ * next state.
+ */
+int
+http_internal_redirect(struct conn *c, const char *uri, size_t len)
+{
+	struct http_req *r = &c->c_req;
+	const char *q;
+	char *p;
+
+	if (++r->r_redirects > HTTP_MAX_REDIRECTS) {
+		conn_log(c, LOG_ERR, "rewrite or internal redirection cycle "
+		    "while internally redirecting to \"%.*s\"", (int)MIN(len,
+		    256), uri);
+		return http_fail(c, 500, NULL);
+	}
+	if (c->c_redirect == NULL &&
+	    (c->c_redirect = buf_get(HTTP_REDIRECT_BUF)) == NULL)
+		return http_fail(c, 500, "out of memory for a buffer");
+	if (len == 0 || uri[0] != '/' || len >= HTTP_REDIRECT_BUF) {
+		conn_log(c, LOG_ERR, "invalid internal redirect to \"%.*s\"",
+		    (int)MIN(len, 256), uri);
+		return http_fail(c, 500, NULL);
+	}
+	/* uri may point into the buffer itself: move, not copy */
+	p = c->c_redirect->b_start;
+	memmove(p, uri, len);
+	q = memchr(p, '?', len);
+	r->r_path = p;
+	r->r_pathlen = q != NULL ? (size_t)(q - p) : len;
+	r->r_args = q != NULL ? q + 1 : NULL;
+	r->r_argslen = q != NULL ? len - (q + 1 - p) : 0;
+	r->r_loc = conf_find_location(r->r_srv->sc_loc, r->r_path,
+	    r->r_pathlen, &r->r_cap);
+	return http_run_location(c);
+}
+
+/* the same to a named location ("@name"): the URI is kept */
+int
+http_named_redirect(struct conn *c, struct conf_loc *named)
+{
+	struct http_req *r = &c->c_req;
+
+	if (++r->r_redirects > HTTP_MAX_REDIRECTS) {
+		conn_log(c, LOG_ERR, "rewrite or internal redirection cycle "
+		    "while redirect to named location \"%s\"",
+		    named->lc_name);
+		return http_fail(c, 500, NULL);
+	}
+	r->r_loc = named;
+	return http_run_location(c);
+}
+
 int
 http_process(struct conn *c)
 {
 	struct http_req *r = &c->c_req;
 	struct buf *in = c->c_in;
-	const struct conf_loc *l;
 	int rc;
 
 	if (http_parse_request(in->b_pos, r->r_headlen, &r->r_head) == -1) {
@@ -516,13 +628,10 @@ http_process(struct conn *c)
 	r->r_srv = conf_find_server(c->c_listen, r->r_host, r->r_hostlen,
 	    &r->r_cap);
 	r->r_loc = r->r_srv->sc_loc;
-	/* a server-level "return" runs before any location is chosen */
-	l = r->r_srv->sc_loc;
-	if (l->lc_return_code == UNSET) {
+	/* the server's rewrite phase runs before any location is chosen */
+	if (r->r_srv->sc_loc->lc_return_code == UNSET)
 		r->r_loc = conf_find_location(r->r_srv->sc_loc, r->r_path,
 		    r->r_pathlen, &r->r_cap);
-		l = r->r_loc;
-	}
 	c->c_action = NULL;
 	if (r->r_body_left > r->r_loc->lc_client_max_body_size &&
 	    r->r_loc->lc_client_max_body_size > 0) {
@@ -539,20 +648,5 @@ http_process(struct conn *c)
 		if (rc == 0 && r->r_expect && r->r_head.hh_version == 11)
 			r->r_continue = 1;
 	}
-	if (l->lc_return_code == UNSET) {
-		rc = respond(c, 404, NULL, NULL, NULL);
-	} else if (l->lc_return_code == 444) {
-		conn_log(c, LOG_INFO, "closing the connection (return 444)");
-		return CS_CLOSE;
-	} else if (is_redirect(l->lc_return_code) && l->lc_return_text) {
-		rc = respond(c, l->lc_return_code, NULL, NULL,
-		    l->lc_return_text);
-	} else {
-		rc = respond(c, l->lc_return_code, l->lc_default_type,
-		    l->lc_return_text, NULL);
-	}
-	if (rc == -1)
-		return http_fail(c, 500, "the response does not fit the "
-		    "output buffer");
-	return CS_SEND;
+	return http_run_location(c);
 }

@@ -11,6 +11,10 @@
 
 struct conn;
 
+/* internal redirects (error_page, try_files, rewrite) per request */
+#define HTTP_MAX_REDIRECTS	10
+#define HTTP_REDIRECT_BUF	4096
+
 struct http_req {
 	struct http_head	 r_head;
 	size_t			 r_headlen;
@@ -33,6 +37,7 @@ struct http_req {
 	int64_t			 r_headout;	/* of them, the response head */
 	int64_t			 r_length;	/* request: head and body read */
 	int			 r_logged;
+	int			 r_redirects;	/* internal redirects so far */
 	char			 r_id[33];	/* $request_id, made on use */
 	struct regex_captures	 r_cap;		/* of the last regex match */
 	struct conf_srv		*r_srv;
@@ -44,5 +49,8 @@ int	 http_process(struct conn *);
 int	 http_body_discard(struct conn *);
 int	 http_error(struct conn *, int status, const char *reason);
 void	 http_req_reset(struct conn *);
+int	 http_special(struct conn *, int status);
+int	 http_internal_redirect(struct conn *, const char *uri, size_t len);
+int	 http_named_redirect(struct conn *, struct conf_loc *named);
 
 #endif
