@@ -69,6 +69,9 @@ $(OBJDIR)/fuzz/%-replay: t/fuzz/%.c t/fuzz/replay.c $(OBJDIR)/libportico.a
 		t/fuzz/replay.c $(OBJDIR)/libportico.a $(LDLIBS_ALL)
 
 FUZZ_SECONDS ?= 60
+# the conf target #includes conf.c and conf_dir.c; the rest of common/
+FUZZ_CONF_SRCS = $(filter-out common/conf.c common/conf_dir.c,\
+	$(wildcard common/*.c))
 FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-I. -Icommon -Iobjs $(LIB_CFLAGS)
 fuzz: objs/Makefile.conf
@@ -78,8 +81,7 @@ fuzz: objs/Makefile.conf
 	cp conf/portico.conf objs-fuzz/corpus/conf/
 	clang $(FUZZ_FLAGS) -o objs-fuzz/http_parse t/fuzz/http_parse.c
 	clang $(FUZZ_FLAGS) -o objs-fuzz/conf t/fuzz/conf.c \
-		common/arena.c common/clock.c common/log.c common/str.c \
-		common/var.c $(LIB_LIBS)
+		$(FUZZ_CONF_SRCS) $(LIB_LIBS)
 	objs-fuzz/http_parse -max_total_time=$(FUZZ_SECONDS) \
 		objs-fuzz/corpus/http_parse
 	objs-fuzz/conf -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
