@@ -1,4 +1,4 @@
-# portico: see README.  Targets: all run test install clean fmt
+# portico: see README.  Targets: all run test install clean fmt fuzz bench
 # make test SANITIZE=1 builds into objs-san/ with ASan + UBSan.
 
 -include objs/Makefile.conf
@@ -30,7 +30,7 @@ LIBOBJS = $(filter-out $(OBJDIR)/master/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard t/unit/*.c)
 UNITS = $(UNIT_SRCS:t/unit/%.c=$(OBJDIR)/unit/%)
 
-.PHONY: all run test unit install clean fmt fuzz
+.PHONY: all run test unit install clean fmt fuzz bench
 
 FUZZERS = http_parse conf
 REPLAYS = $(FUZZERS:%=$(OBJDIR)/fuzz/%-replay)
@@ -99,6 +99,15 @@ test: all
 	PORTICO_FUZZDIR=$(CURDIR)/$(OBJDIR)/fuzz \
 	PORTICO_SANITIZE=$(SANITIZE) \
 		prove -r $(PROVEFLAGS) t/
+
+# portico and nginx side by side under wrk (t/bench/run -h); not a test
+BENCHFLAGS ?=
+bench: $(OBJDIR)/portico
+	@command -v wrk >/dev/null && [ -x /usr/sbin/nginx ] || \
+	    if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq nginx-light wrk; else \
+	    echo "make bench needs: apt-get install nginx-light wrk"; exit 1; fi
+	PORTICO_BIN=$(CURDIR)/$(OBJDIR)/portico perl t/bench/run $(BENCHFLAGS)
 
 RUNDIR = $(CURDIR)/objs/run/
 run: $(OBJDIR)/portico
