@@ -88,6 +88,51 @@ struct conf_access {
 	struct conf_access	*al_next;
 };
 
+/* proxy_set_header name value */
+struct conf_proxy_header {
+	const char			*ph_name;
+	size_t				 ph_namelen;
+	struct var_tpl			*ph_value;
+	struct conf_proxy_header	*ph_next;
+};
+
+/* proxy_hide_header, proxy_pass_header */
+struct conf_proxy_name {
+	const char		*pn_name;
+	size_t			 pn_len;
+	struct conf_proxy_name	*pn_next;
+};
+
+/* the proxy_* directives of a location (conf_proxy.c) */
+struct conf_proxy {
+	/* proxy_pass: not inherited */
+	int			 px_pass;
+	struct sockaddr_storage	 px_addr;
+	socklen_t		 px_addrlen;
+	char			 px_addr_text[280];	/* $upstream_addr */
+	char			*px_host;		/* $proxy_host */
+	size_t			 px_hostlen;
+	int			 px_port;
+	char			*px_uri;		/* NULL: none */
+	size_t			 px_urilen;
+	/* inherited */
+	int			 px_http_version;	/* 10, 11 */
+	msec_t			 px_connect_timeout;
+	msec_t			 px_send_timeout;
+	msec_t			 px_read_timeout;
+	int64_t			 px_buffer_size;
+	int			 px_pass_headers;
+	int			 px_pass_body;
+	int			 px_intercept_errors;
+	struct conf_proxy_header *px_headers;	/* this level's lines */
+	int			 px_headers_set;
+	struct conf_proxy_header *px_headers_final; /* with defaults */
+	struct conf_proxy_name	*px_hide;
+	int			 px_hide_set;
+	struct conf_proxy_name	*px_pass_hdrs;
+	int			 px_pass_hdrs_set;
+};
+
 struct conf_loc {
 	char		*lc_name;
 	int		 lc_match;
@@ -115,6 +160,8 @@ struct conf_loc {
 	struct conf_types *lc_types;
 	struct conf_access *lc_access;		/* NULL with lc_access_set: off */
 	int		 lc_access_set;
+
+	struct conf_proxy lc_px;		/* proxy_* */
 };
 
 struct conf_listen {

@@ -52,6 +52,7 @@ conf_loc_new(struct arena *a)
 	l->lc_keepalive_requests = l->lc_send_timeout = UNSET;
 	l->lc_server_tokens = UNSET;
 	l->lc_client_max_body_size = l->lc_client_body_timeout = UNSET;
+	conf_proxy_init(&l->lc_px);
 	return l;
 }
 
@@ -814,6 +815,31 @@ const struct conf_cmd conf_cmds[] = {
 	{ "log_format", CTX_HTTP, 0, 2, ARGS_ANY, conf_set_log_format,
 	    CONF_NONE, 0 },
 	{ "access_log", SRV_LOC, 0, 1, 6, conf_set_access_log, CONF_LOC, 0 },
+	/* proxying (conf_proxy.c) */
+	{ "proxy_pass", CTX_LOCATION, 0, 1, 1, conf_proxy_set_pass,
+	    CONF_LOC, 0 },
+	{ "proxy_set_header", SRV_LOC, 0, 2, 2, conf_proxy_set_header,
+	    CONF_LOC, 0 },
+	{ "proxy_hide_header", SRV_LOC, 0, 1, 1, conf_proxy_set_hide,
+	    CONF_LOC, 0 },
+	{ "proxy_pass_header", SRV_LOC, 0, 1, 1, conf_proxy_set_hide,
+	    CONF_LOC, 0 },
+	{ "proxy_http_version", SRV_LOC, 0, 1, 1, conf_proxy_set_version,
+	    CONF_LOC, 0 },
+	{ "proxy_connect_timeout", SRV_LOC, 0, 1, 1, set_msec,
+	    OFF_LOC(lc_px.px_connect_timeout) },
+	{ "proxy_send_timeout", SRV_LOC, 0, 1, 1, set_msec,
+	    OFF_LOC(lc_px.px_send_timeout) },
+	{ "proxy_read_timeout", SRV_LOC, 0, 1, 1, set_msec,
+	    OFF_LOC(lc_px.px_read_timeout) },
+	{ "proxy_buffer_size", SRV_LOC, 0, 1, 1, set_size,
+	    OFF_LOC(lc_px.px_buffer_size) },
+	{ "proxy_pass_request_headers", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_px.px_pass_headers) },
+	{ "proxy_pass_request_body", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_px.px_pass_body) },
+	{ "proxy_intercept_errors", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_px.px_intercept_errors) },
 	{ NULL, 0, 0, 0, 0, NULL, 0, 0 },
 };
 
@@ -830,7 +856,7 @@ const struct conf_cmd conf_cmds[] = {
 } while (0)
 
 static void
-merge_loc(struct conf_loc *l, const struct conf_loc *p)
+merge_loc(struct conf_parser *cp, struct conf_loc *l, const struct conf_loc *p)
 {
 	struct conf_loc *ch;
 
@@ -850,8 +876,9 @@ merge_loc(struct conf_loc *l, const struct conf_loc *p)
 	INHERIT(l, p, lc_client_body_timeout, 60000);
 	if (l->lc_keepalive_header == UNSET)
 		l->lc_keepalive_header = 0;
+	conf_proxy_merge(cp, l, p);
 	for (ch = l->lc_children; ch != NULL; ch = ch->lc_next)
-		merge_loc(ch, l);
+		merge_loc(cp, ch, l);
 }
 
 static int
@@ -973,7 +1000,7 @@ conf_finish(struct conf_parser *cp)
 	if (h->hc_srv->sc_client_header_timeout == UNSET)
 		h->hc_srv->sc_client_header_timeout = 60000;
 	conf_log_defaults(cp);
-	merge_loc(h->hc_loc, NULL);
+	merge_loc(cp, h->hc_loc, NULL);
 	if (h->hc_srv->sc_header_buffer == UNSET)
 		h->hc_srv->sc_header_buffer = 1024;
 	if (h->hc_srv->sc_large_num == UNSET) {
@@ -985,7 +1012,7 @@ conf_finish(struct conf_parser *cp)
 		INHERIT(s, h->hc_srv, sc_header_buffer, 1024);
 		INHERIT(s, h->hc_srv, sc_large_num, 4);
 		INHERIT(s, h->hc_srv, sc_large_size, 8192);
-		merge_loc(s->sc_loc, h->hc_loc);
+		merge_loc(cp, s->sc_loc, h->hc_loc);
 	}
 	{
 		/* errors from here on carry the file of the listen */

@@ -82,4 +82,17 @@ int	 conf_set_access_log(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 void	 conf_log_defaults(struct conf_parser *);
 
+/* conf_proxy.c */
+void	 conf_proxy_init(struct conf_proxy *);
+void	 conf_proxy_merge(struct conf_parser *, struct conf_loc *,
+	    const struct conf_loc *parent);
+int	 conf_proxy_set_pass(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_proxy_set_header(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_proxy_set_hide(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_proxy_set_version(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+
 #endif

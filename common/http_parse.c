@@ -108,35 +108,34 @@ parse_request_line(const char *p, const char *end, struct http_head *h,
 	return 0;
 }
 
-int
-http_parse_request(const char *buf, size_t len, struct http_head *h)
+/*
+ * Header fields up to the empty line; who is "client" or "upstream" for
+ * the reasons.  Returns the head length, or -1.
+ */
+static int
+parse_fields(const char *buf, const char *p, const char *end,
+    struct http_head *h, int upstream)
 {
-	const char *p = buf, *end = buf + len, *s, *v, *ve;
+	const char *s, *v, *ve;
 
-	h->hh_method = h->hh_target = NULL;
-	h->hh_methodlen = h->hh_targetlen = 0;
-	h->hh_version = 0;
-	h->hh_nheaders = 0;
-	h->hh_status = 0;
-	h->hh_reason = NULL;
-	while (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
-		p += 2;
-	if (parse_request_line(p, end, h, &p) == -1)
-		return -1;
 	for (;;) {
 		if (end - p < 2)
-			return invalid(h, 400, "client sent truncated header");
+			return invalid(h, 400, upstream ? "upstream sent "
+			    "truncated header" : "client sent truncated header");
 		if (p[0] == '\r' && p[1] == '\n')
 			return (int)(p + 2 - buf);
 		if (*p == ' ' || *p == '\t')
-			return invalid(h, 400, "client sent folded header line");
+			return invalid(h, 400, upstream ? "upstream sent folded "
+			    "header line" : "client sent folded header line");
 		s = p;
 		while (p < end && tchar[(unsigned char)*p])
 			p++;
 		if (p == s || p == end || *p != ':')
-			return invalid(h, 400, "client sent invalid header line");
+			return invalid(h, 400, upstream ? "upstream sent invalid "
+			    "header line" : "client sent invalid header line");
 		if (h->hh_nheaders == HTTP_MAX_HEADERS)
-			return invalid(h, 431, "client sent too many headers");
+			return invalid(h, 431, upstream ? "upstream sent too "
+			    "many headers" : "client sent too many headers");
 		h->hh_headers[h->hh_nheaders].h_name = s;
 		h->hh_headers[h->hh_nheaders].h_namelen = p - s;
 		p++;
@@ -147,18 +146,85 @@ http_parse_request(const char *buf, size_t len, struct http_head *h)
 			unsigned char c = *p;
 
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				return invalid(h, 400, "client sent invalid "
-				    "character in header value");
+				return invalid(h, 400, upstream ? "upstream "
+				    "sent invalid character in header value" :
+				    "client sent invalid character in header "
+				    "value");
 			if (c != ' ' && c != '\t')
 				ve = p + 1;
 		}
 		if (end - p < 2 || p[1] != '\n')
-			return invalid(h, 400, "client sent invalid header line");
+			return invalid(h, 400, upstream ? "upstream sent invalid "
+			    "header line" : "client sent invalid header line");
 		h->hh_headers[h->hh_nheaders].h_value = v;
 		h->hh_headers[h->hh_nheaders].h_valuelen = ve - v;
 		h->hh_nheaders++;
 		p += 2;
 	}
+}
+
+static void
+head_clear(struct http_head *h)
+{
+	h->hh_method = h->hh_target = NULL;
+	h->hh_methodlen = h->hh_targetlen = 0;
+	h->hh_version = 0;
+	h->hh_nheaders = 0;
+	h->hh_status = 0;
+	h->hh_reason = NULL;
+	h->hh_code = 0;
+}
+
+int
+http_parse_request(const char *buf, size_t len, struct http_head *h)
+{
+	const char *p = buf, *end = buf + len;
+
+	head_clear(h);
+	while (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		p += 2;
+	if (parse_request_line(p, end, h, &p) == -1)
+		return -1;
+	return parse_fields(buf, p, end, h, 0);
+}
+
+/*
+ * "HTTP/1.x SP 3DIGIT SP [reason] CRLF" (RFC 9112, 4), then the fields.
+ * The reason phrase may hold any visible byte, SP and HTAB.
+ */
+int
+http_parse_response(const char *buf, size_t len, struct http_head *h)
+{
+	const char *p = buf, *end = buf + len;
+	int n;
+
+	head_clear(h);
+	if (end - p < 14 || memcmp(p, "HTTP/1.", 7) != 0 ||
+	    (p[7] != '0' && p[7] != '1') || p[8] != ' ' ||
+	    !isdigit((unsigned char)p[9]) || !isdigit((unsigned char)p[10]) ||
+	    !isdigit((unsigned char)p[11]) || p[9] == '0' ||
+	    (p[12] != ' ' && p[12] != '\r'))
+		return invalid(h, 502, "upstream sent invalid status line");
+	h->hh_version = p[7] == '0' ? 10 : 11;
+	h->hh_code = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	p += 12;
+	if (*p == ' ')
+		p++;
+	h->hh_phrase = p;
+	for (; p < end && *p != '\r'; p++) {
+		unsigned char c = *p;
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return invalid(h, 502, "upstream sent invalid status "
+			    "line");
+	}
+	h->hh_phraselen = p - h->hh_phrase;
+	if (end - p < 2 || p[1] != '\n')
+		return invalid(h, 502, "upstream sent invalid status line");
+	p += 2;
+	if ((n = parse_fields(buf, p, end, h, 1)) == -1)
+		h->hh_status = 502;
+	return n;
 }
 
 static int

@@ -24,6 +24,9 @@ struct http_head {
 	int		 hh_version;	/* 10 or 11 */
 	struct http_header hh_headers[HTTP_MAX_HEADERS];
 	int		 hh_nheaders;
+	int		 hh_code;	/* a response's status code */
+	const char	*hh_phrase;	/* and its reason phrase */
+	size_t		 hh_phraselen;
 	int		 hh_status;	/* when invalid: 400, 414, 431, 505 */
 	const char	*hh_reason;	/* when invalid: for the error log */
 };
@@ -37,6 +40,9 @@ int	 http_head_end(const char *buf, size_t len, size_t *scan);
 
 /* Parse a complete head (as found by http_head_end): >0, or -1. */
 int	 http_parse_request(const char *buf, size_t len, struct http_head *);
+
+/* The same for an upstream's response head; invalid: hh_status 502. */
+int	 http_parse_response(const char *buf, size_t len, struct http_head *);
 
 /*
  * Decode %XX and normalize a request path as nginx does: merge slashes,

@@ -40,6 +40,11 @@ enum var_id {
 	VAR_TIME_ISO8601,
 	VAR_REMOTE_USER,
 	VAR_REQUEST_ID,
+	VAR_PROXY_HOST,
+	VAR_PROXY_PORT,
+	VAR_PROXY_ADD_XFF,	/* $proxy_add_x_forwarded_for */
+	VAR_UPSTREAM_ADDR,
+	VAR_UPSTREAM_STATUS,
 	VAR_HTTP_,		/* $http_<name>: vp_str holds <name> */
 	VAR_COOKIE_,		/* $cookie_<name> */
 	VAR_ARG_,		/* $arg_<name> */

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "http_log.h"
+#include "http_proxy.h"
 #include "log.h"
 
 int worker_stopping;
@@ -34,7 +35,8 @@ static void conn_run(struct conn *);
 
 static const char *const state_names[CS_NSTATES] = {
 	"read_head", "process", "send", "discard_body", "done", "idle",
-	"linger", "close",
+	"linger", "close", "proxy_connect", "proxy_send", "proxy_head",
+	"proxy_body",
 };
 
 const char *
@@ -135,9 +137,12 @@ conn_log(struct conn *c, int level, const char *fmt, ...)
 		size_t rl = r->r_head.hh_target + r->r_head.hh_targetlen +
 		    9 - r->r_head.hh_method;
 
-		snprintf(ctx + n, sizeof(ctx) - n, ", request: \"%.*s\"",
+		n += snprintf(ctx + n, sizeof(ctx) - n, ", request: \"%.*s\"",
 		    (int)MIN(rl, 512), r->r_head.hh_method);
 	}
+	if (c->c_proxy != NULL && n < sizeof(ctx))
+		snprintf(ctx + n, sizeof(ctx) - n, ", upstream: \"%s\"",
+		    http_proxy_target(c));
 	log_msg(level, 0, "%s%s", msg, ctx);
 }
 
@@ -154,6 +159,11 @@ conn_on_timer(struct timer *t)
 	struct conn *c = t->t_data;
 	const char *why;
 
+	if (c->c_state >= CS_PROXY_CONNECT && c->c_state <= CS_PROXY_BODY) {
+		conn_set_state(c, http_proxy_timeout(c));
+		conn_run(c);
+		return;
+	}
 	switch (c->c_state) {
 	case CS_READ_HEAD:
 		why = "client timed out while reading the request head";
@@ -255,7 +265,7 @@ conn_accept(struct gen *g, struct gen_listen *gl, int fd,
 }
 
 /* read what the socket has into c_in: IO_OK, IO_AGAIN, IO_DONE, IO_ERROR */
-static int
+int
 conn_read(struct conn *c)
 {
 	struct buf *b = c->c_in;
@@ -501,6 +511,7 @@ step_done(struct conn *c)
 	struct http_req *r = &c->c_req;
 
 	http_log_request(c);
+	http_proxy_release(c);
 	c->c_requests++;
 	if (!r->r_keepalive)
 		return CS_LINGER;
@@ -579,6 +590,7 @@ step_close(struct conn *c)
 {
 	/* a request answered (or cut short) before the close is logged */
 	http_log_request(c);
+	http_proxy_release(c);
 	timer_cancel(&c->c_timer);
 	event_del(&c->c_ev);
 	close(c->c_fd);
@@ -611,7 +623,17 @@ static const conn_step steps[CS_NSTATES] = {
 	[CS_IDLE] = step_idle,
 	[CS_LINGER] = step_linger,
 	[CS_CLOSE] = step_close,
+	[CS_PROXY_CONNECT] = http_proxy_step_connect,
+	[CS_PROXY_SEND] = http_proxy_step_send,
+	[CS_PROXY_HEAD] = http_proxy_step_head,
+	[CS_PROXY_BODY] = http_proxy_step_body,
 };
+
+void
+conn_wakeup(struct conn *c)
+{
+	conn_run(c);
+}
 
 static void
 conn_run(struct conn *c)

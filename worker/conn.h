@@ -27,6 +27,10 @@ enum conn_state {
 	CS_IDLE,		/* keep-alive: waiting for the next request */
 	CS_LINGER,		/* closing: our side shut, draining input */
 	CS_CLOSE,		/* release everything */
+	CS_PROXY_CONNECT,	/* proxy_pass: connecting to the upstream */
+	CS_PROXY_SEND,		/* sending the request and its body */
+	CS_PROXY_HEAD,		/* reading the response head */
+	CS_PROXY_BODY,		/* relaying the response */
 	CS_NSTATES,
 };
 
@@ -37,6 +41,8 @@ struct buf {
 	char		*b_end;
 	struct buf	*b_next;	/* free list */
 };
+
+struct proxy;
 
 struct conn {
 	struct event		 c_ev;		/* first: events find us */
@@ -62,6 +68,7 @@ struct conn {
 	struct timer		 c_timer;
 	const char		*c_action;	/* "reading client request" */
 	struct http_req		 c_req;
+	struct proxy		*c_proxy;	/* proxy_pass: upstream half */
 	struct conn		*c_next;	/* active list or free list */
 	struct conn		*c_prev;
 };
@@ -75,6 +82,8 @@ void	 conn_close_all(const char *reason);
 void	 conn_log(struct conn *, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 const char *conn_state_name(int);
+void	 conn_wakeup(struct conn *);
+int	 conn_read(struct conn *);
 
 struct buf *buf_get(size_t size);
 void	 buf_put(struct buf *);

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "log.h"
+#include "http_proxy.h"
 #include "http_var.h"
 
 struct status_text {
@@ -104,8 +105,8 @@ out_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
-static int
-keepalive_ok(struct conn *c)
+int
+http_keepalive_ok(struct conn *c)
 {
 	struct http_req *r = &c->c_req;
 	const struct conf_loc *l = r->r_loc;
@@ -136,7 +137,7 @@ respond(struct conn *c, int status, const char *ctype,
 	char page[1024];
 
 	r->r_status = status;
-	r->r_keepalive = keepalive_ok(c);
+	r->r_keepalive = http_keepalive_ok(c);
 	if (c->c_out == NULL && (c->c_out = buf_get(CONN_OUTBUF)) == NULL)
 		return -1;
 	b = c->c_out;
@@ -496,6 +497,28 @@ parse_target(struct conn *c)
 }
 
 /*
+ * Before portico answers a request itself: what of the body is here is
+ * checked now (bad framing is a 400), and a client that waits for
+ * "100 Continue" gets it in front of the answer.  Proxying does not come
+ * here: the body goes to the upstream.  0, or the next state.
+ */
+static int
+body_precheck(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	int rc;
+
+	if (!r->r_has_body || r->r_body_checked)
+		return 0;
+	r->r_body_checked = 1;
+	if ((rc = http_body_discard(c)) == -1)
+		return http_fail(c, 400, r->r_chunk.hc_reason);
+	if (rc == 0 && r->r_expect && r->r_head.hh_version == 11)
+		r->r_continue = 1;
+	return 0;
+}
+
+/*
  * A response made by portico for status (an error, a redirect without a
  * URL, 404 when nothing serves the URI): the standard page.  This is
  * where error_page is consulted.  Returns the next state.
@@ -503,6 +526,10 @@ parse_target(struct conn *c)
 int
 http_special(struct conn *c, int status)
 {
+	int rc;
+
+	if ((rc = body_precheck(c)) != 0)
+		return rc;
 	if (respond(c, status, NULL, NULL, NULL) == -1)
 		return http_fail(c, 500, "the response does not fit the "
 		    "output buffer");
@@ -515,6 +542,8 @@ http_return(struct conn *c, const struct conf_loc *l)
 {
 	int rc;
 
+	if ((rc = body_precheck(c)) != 0)
+		return rc;
 	if (l->lc_return_code == 444) {
 		conn_log(c, LOG_INFO, "closing the connection (return 444)");
 		return CS_CLOSE;
@@ -547,6 +576,8 @@ http_run_location(struct conn *c)
 	if (l->lc_return_code != UNSET)
 		return http_return(c, l);
 	/* content phase */
+	if (l->lc_px.px_pass)
+		return http_proxy_start(c);
 	return http_special(c, 404);
 }
 
@@ -640,13 +671,6 @@ http_process(struct conn *c)
 		snprintf(why, sizeof(why), "client intended to send too large "
 		    "body: %lld bytes", (long long)r->r_body_left);
 		return http_fail(c, 413, why);
-	}
-	/* what of the body is here is checked now: bad framing is a 400 */
-	if (r->r_has_body) {
-		if ((rc = http_body_discard(c)) == -1)
-			return http_fail(c, 400, r->r_chunk.hc_reason);
-		if (rc == 0 && r->r_expect && r->r_head.hh_version == 11)
-			r->r_continue = 1;
 	}
 	return http_run_location(c);
 }

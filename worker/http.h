@@ -38,6 +38,7 @@ struct http_req {
 	int64_t			 r_length;	/* request: head and body read */
 	int			 r_logged;
 	int			 r_redirects;	/* internal redirects so far */
+	int			 r_body_checked; /* body_precheck() ran */
 	char			 r_id[33];	/* $request_id, made on use */
 	struct regex_captures	 r_cap;		/* of the last regex match */
 	struct conf_srv		*r_srv;
@@ -50,6 +51,7 @@ int	 http_body_discard(struct conn *);
 int	 http_error(struct conn *, int status, const char *reason);
 void	 http_req_reset(struct conn *);
 int	 http_special(struct conn *, int status);
+int	 http_keepalive_ok(struct conn *);
 int	 http_internal_redirect(struct conn *, const char *uri, size_t len);
 int	 http_named_redirect(struct conn *, struct conf_loc *named);
 

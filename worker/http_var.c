@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "clock.h"
+#include "http_proxy.h"
 #include "http_var.h"
 #include "regex.h"
 
@@ -249,6 +250,31 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		*v = r->r_id;
 		*len = 32;
 		return 1;
+	case VAR_PROXY_HOST:
+		if (r->r_loc == NULL || !r->r_loc->lc_px.px_pass)
+			return 0;
+		*v = r->r_loc->lc_px.px_host;
+		*len = r->r_loc->lc_px.px_hostlen;
+		return 1;
+	case VAR_PROXY_PORT:
+		if (r->r_loc == NULL || !r->r_loc->lc_px.px_pass)
+			return 0;
+		n = snprintf(tmp, tmplen, "%d", r->r_loc->lc_px.px_port);
+		break;
+	case VAR_PROXY_ADD_XFF:
+		/* rendered by http_var_render(): it may be long */
+		return 0;
+	case VAR_UPSTREAM_ADDR:
+		if (c->c_proxy == NULL)
+			return 0;
+		*v = r->r_loc->lc_px.px_addr_text;
+		*len = strlen(*v);
+		return 1;
+	case VAR_UPSTREAM_STATUS:
+		if (http_proxy_status(c) == 0)
+			return 0;
+		n = snprintf(tmp, tmplen, "%d", http_proxy_status(c));
+		break;
 	case VAR_HTTP_:
 		return header_value(&r->r_head, vp->vp_str, vp->vp_len, v, len);
 	case VAR_COOKIE_: {
@@ -338,6 +364,16 @@ http_var_render(struct conn *c, const struct var_tpl *t, struct buf *b,
 
 		if (vp->vp_var == VAR_LITERAL) {
 			if (put(b, vp->vp_str, vp->vp_len) == -1)
+				return -1;
+			continue;
+		}
+		if (vp->vp_var == VAR_PROXY_ADD_XFF) {
+			/* the client's X-Forwarded-For, then its address */
+			if (header_value(&c->c_req.r_head, "x_forwarded_for",
+			    15, &v, &len) && (put_escaped(b, v, len,
+			    escape) == -1 || put(b, ", ", 2) == -1))
+				return -1;
+			if (put(b, c->c_peer_text, strlen(c->c_peer_text)) == -1)
 				return -1;
 			continue;
 		}

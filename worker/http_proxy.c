@@ -1,0 +1,1036 @@
+/*
+ * http_proxy.c: proxy_pass.  The upstream half of a connection: connect,
+ * send the request head and stream the request body, read and check the
+ * response head, then relay the body to the client with back-pressure
+ * through one buffer (a slow client stops the reads from the upstream).
+ *
+ * The upstream's framing is checked as strictly as a client's: a head
+ * that does not parse, Content-Length with Transfer-Encoding, a coding
+ * other than chunked, or bad chunk framing is a 502 (or, once the head
+ * has gone to the client, a closed connection), never passed on.
+ */
+#include "core.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <strings.h>
+#include <sys/uio.h>
+
+#include "clock.h"
+#include "conn.h"
+#include "http_proxy.h"
+#include "http_var.h"
+#include "log.h"
+
+enum px_framing {
+	PXF_NONE = 0,		/* no body: HEAD, 1xx, 204, 304 */
+	PXF_LENGTH,		/* Content-Length */
+	PXF_CHUNKED,		/* Transfer-Encoding: chunked */
+	PXF_CLOSE,		/* until the upstream closes */
+};
+
+struct proxy {
+	struct event		 px_ev;		/* first: events find us */
+	struct conn		*px_c;
+	int			 px_fd;
+	int			 px_readable;
+	int			 px_writable;
+	int			 px_connected;
+	const struct conf_proxy	*px_conf;
+	struct buf		*px_buf;	/* request head, then response */
+	struct http_head	 px_head;
+	int			 px_code;	/* $upstream_status */
+	int			 px_framing;
+	int64_t			 px_left;	/* PXF_LENGTH: still to come */
+	struct http_chunked	 px_chunk;
+	int			 px_rechunk;	/* add chunk framing */
+	int			 px_dechunk;	/* strip chunk framing */
+	int			 px_eof;	/* the upstream closed */
+	int			 px_last;	/* the final chunk is queued */
+	int			 px_pass_body;	/* the request body goes on */
+	const char		*px_sp;		/* to the upstream next */
+	size_t			 px_slen;
+	/* what goes to the client next */
+	char			 px_pre[24];
+	struct iovec		 px_iov[4];	/* head, size, data, CRLF */
+	int			 px_iovcnt;
+	char			 px_target[512]; /* for the error log */
+	struct proxy		*px_next;	/* free list */
+};
+
+static struct proxy *px_free;
+
+static const char *const crlf = "\r\n";
+
+static struct proxy *
+px_get(void)
+{
+	struct proxy *px = px_free;
+
+	if (px != NULL)
+		px_free = px->px_next;
+	else if ((px = malloc(sizeof(*px))) == NULL)
+		return NULL;
+	memset(px, 0, offsetof(struct proxy, px_head));
+	memset(&px->px_code, 0, sizeof(*px) - offsetof(struct proxy, px_code));
+	px->px_fd = -1;
+	return px;
+}
+
+void
+http_proxy_release(struct conn *c)
+{
+	struct proxy *px = c->c_proxy;
+
+	if (px == NULL)
+		return;
+	if (px->px_fd != -1) {
+		event_del(&px->px_ev);
+		close(px->px_fd);
+	}
+	buf_put(px->px_buf);
+	px->px_buf = NULL;
+	px->px_next = px_free;
+	px_free = px;
+	c->c_proxy = NULL;
+}
+
+static void
+px_on_event(struct event *ev, uint32_t events)
+{
+	struct proxy *px = (struct proxy *)ev;
+
+	if (px->px_fd == -1)
+		return;
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		px->px_readable = 1;
+	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		px->px_writable = 1;
+	conn_wakeup(px->px_c);
+}
+
+const char *
+http_proxy_target(struct conn *c)
+{
+	return c->c_proxy != NULL ? c->c_proxy->px_target : NULL;
+}
+
+int
+http_proxy_status(struct conn *c)
+{
+	return c->c_proxy != NULL ? c->c_proxy->px_code : 0;
+}
+
+/* an error before anything reached the client: 502 or 504 */
+static int
+px_fail(struct conn *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+px_fail(struct conn *c, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	conn_log(c, LOG_ERR, "%s", msg);
+	if (c->c_proxy != NULL && c->c_proxy->px_code == 0)
+		c->c_proxy->px_code = status;
+	/* the request body may be half read: the connection cannot go on */
+	c->c_req.r_keepalive = 0;
+	if (c->c_proxy != NULL && c->c_proxy->px_fd != -1) {
+		event_del(&c->c_proxy->px_ev);
+		close(c->c_proxy->px_fd);
+		c->c_proxy->px_fd = -1;
+	}
+	return http_special(c, status);
+}
+
+static int
+px_put(struct buf *b, const char *s, size_t len)
+{
+	if ((size_t)(b->b_end - b->b_last) < len)
+		return -1;
+	memcpy(b->b_last, s, len);
+	b->b_last += len;
+	return 0;
+}
+
+/* a URI byte that goes to the upstream %-encoded, as nginx escapes */
+static int
+is_unsafe(unsigned char ch)
+{
+	return ch <= 0x20 || ch >= 0x7f || ch == '#' || ch == '%' ||
+	    ch == '?' || ch == '"';
+}
+
+static int
+px_put_escaped(struct buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = s[i];
+
+		if (!is_unsafe(ch)) {
+			if (px_put(b, s + i, 1) == -1)
+				return -1;
+			continue;
+		}
+		if (b->b_end - b->b_last < 3)
+			return -1;
+		*b->b_last++ = '%';
+		*b->b_last++ = hex[ch >> 4];
+		*b->b_last++ = hex[ch & 15];
+	}
+	return 0;
+}
+
+/*
+ * The request target, by nginx's rule: with a URI in proxy_pass, the
+ * part of $uri that the location matched is replaced by it; without, the
+ * client's own target goes on unchanged unless the URI was changed here.
+ */
+static int
+px_put_target(struct conn *c, struct buf *b)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_proxy *px = &r->r_loc->lc_px;
+	const struct conf_loc *l = r->r_loc;
+	const char *t = r->r_head.hh_target;
+	size_t skip;
+
+	if (px->px_uri == NULL && r->r_redirects == 0) {
+		/* the absolute form becomes the origin form */
+		if (t[0] != '/' && t[0] != '*') {
+			size_t off = 7 + strcspn(t + 7, "/?");
+
+			if (off >= r->r_head.hh_targetlen)
+				return px_put(b, "/", 1);
+			if (t[off] == '?' && px_put(b, "/", 1) == -1)
+				return -1;
+			return px_put(b, t + off, r->r_head.hh_targetlen - off);
+		}
+		return px_put(b, t, r->r_head.hh_targetlen);
+	}
+	if (px->px_uri != NULL) {
+		skip = l->lc_match == LOC_EXACT ? r->r_pathlen :
+		    MIN(l->lc_namelen, r->r_pathlen);
+		if (px_put(b, px->px_uri, px->px_urilen) == -1 ||
+		    px_put_escaped(b, r->r_path + skip, r->r_pathlen - skip) ==
+		    -1)
+			return -1;
+	} else if (px_put_escaped(b, r->r_path, r->r_pathlen) == -1)
+		return -1;
+	if (r->r_args != NULL && (px_put(b, "?", 1) == -1 ||
+	    px_put(b, r->r_args, r->r_argslen) == -1))
+		return -1;
+	return 0;
+}
+
+static int
+is_named(const struct http_header *h, const char *name)
+{
+	return http_token_eq(h->h_name, h->h_namelen, name);
+}
+
+/* client headers that never go to the upstream as they are */
+static int
+is_hop_request(const struct http_header *h)
+{
+	return is_named(h, "host") || is_named(h, "connection") ||
+	    is_named(h, "keep-alive") || is_named(h, "te") ||
+	    is_named(h, "expect") || is_named(h, "upgrade") ||
+	    is_named(h, "transfer-encoding") ||
+	    is_named(h, "content-length") || is_named(h, "proxy-connection");
+}
+
+static int
+px_build_request(struct conn *c, struct proxy *px)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_proxy *pc = px->px_conf;
+	const struct conf_proxy_header *ph;
+	struct buf *b = px->px_buf;
+	char num[32];
+	size_t start;
+	int i, n;
+
+	if (px_put(b, r->r_head.hh_method, r->r_head.hh_methodlen) == -1 ||
+	    px_put(b, " ", 1) == -1)
+		return -1;
+	start = b->b_last - b->b_start;
+	if (px_put_target(c, b) == -1)
+		return -1;
+	n = snprintf(px->px_target, sizeof(px->px_target), "http://%.280s%.*s",
+	    pc->px_addr_text, (int)MIN((size_t)200, (size_t)(b->b_last -
+	    b->b_start) - start), b->b_start + start);
+	(void)n;
+	if (px_put(b, pc->px_http_version == 11 ? " HTTP/1.1\r\n" :
+	    " HTTP/1.0\r\n", 11) == -1)
+		return -1;
+	for (ph = pc->px_headers_final; ph != NULL; ph = ph->ph_next) {
+		char *mark = b->b_last;
+
+		if (px_put(b, ph->ph_name, ph->ph_namelen) == -1 ||
+		    px_put(b, ": ", 2) == -1)
+			return -1;
+		start = b->b_last - b->b_start;
+		if (http_var_render(c, ph->ph_value, b, VAR_ESC_NONE, 0) == -1)
+			return -1;
+		/* an empty value: the header is not sent */
+		if ((size_t)(b->b_last - b->b_start) == start) {
+			b->b_last = mark;
+			continue;
+		}
+		if (px_put(b, crlf, 2) == -1)
+			return -1;
+	}
+	if (r->r_has_body && pc->px_pass_body) {
+		if (r->r_chunked) {
+			if (px_put(b, "Transfer-Encoding: chunked\r\n", 28) ==
+			    -1)
+				return -1;
+		} else {
+			n = snprintf(num, sizeof(num),
+			    "Content-Length: %lld\r\n",
+			    (long long)r->r_body_left);
+			if (px_put(b, num, n) == -1)
+				return -1;
+		}
+	}
+	for (i = 0; pc->px_pass_headers && i < r->r_head.hh_nheaders; i++) {
+		const struct http_header *h = &r->r_head.hh_headers[i];
+
+		if (is_hop_request(h))
+			continue;
+		for (ph = pc->px_headers_final; ph != NULL; ph = ph->ph_next)
+			if (http_token_eq(h->h_name, h->h_namelen, ph->ph_name))
+				break;
+		if (ph != NULL)
+			continue;
+		if (px_put(b, h->h_name, h->h_namelen) == -1 ||
+		    px_put(b, ": ", 2) == -1 ||
+		    px_put(b, h->h_value, h->h_valuelen) == -1 ||
+		    px_put(b, crlf, 2) == -1)
+			return -1;
+	}
+	return px_put(b, crlf, 2);
+}
+
+int
+http_proxy_start(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_proxy *pc = &r->r_loc->lc_px;
+	struct proxy *px;
+	size_t size;
+	int fd, on = 1;
+
+	if (r->r_has_body && r->r_chunked && pc->px_pass_body &&
+	    pc->px_http_version == 10) {
+		conn_log(c, LOG_ERR, "a chunked request body cannot go to an "
+		    "HTTP/1.0 upstream; set \"proxy_http_version 1.1\"");
+		return http_special(c, 411);
+	}
+	if ((px = px_get()) == NULL)
+		return http_special(c, 500);
+	c->c_proxy = px;
+	px->px_c = c;
+	px->px_conf = pc;
+	size = MAX((size_t)pc->px_buffer_size, (size_t)CONN_OUTBUF);
+	if ((px->px_buf = buf_get(size)) == NULL)
+		return px_fail(c, 500, "out of memory for a buffer");
+	if (px_build_request(c, px) == -1)
+		return px_fail(c, 500, "the request to the upstream does not "
+		    "fit %zu bytes", size);
+	px->px_pass_body = pc->px_pass_body;
+	px->px_sp = px->px_buf->b_start;
+	px->px_slen = px->px_buf->b_last - px->px_buf->b_start;
+
+	fd = socket(pc->px_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return px_fail(c, 502, "socket() failed (%d: %s)", errno,
+		    strerror(errno));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	px->px_fd = fd;
+	px->px_ev.ev_fd = fd;
+	px->px_ev.ev_handler = px_on_event;
+	px->px_ev.ev_data = px;
+	c->c_action = "connecting to upstream";
+	if (connect(fd, (struct sockaddr *)&pc->px_addr, pc->px_addrlen) ==
+	    -1 && errno != EINPROGRESS)
+		return px_fail(c, 502, "connect() failed (%d: %s)", errno,
+		    strerror(errno));
+	if (event_add(&px->px_ev, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) ==
+	    -1)
+		return px_fail(c, 502, "epoll_ctl() failed (%d: %s)", errno,
+		    strerror(errno));
+	/* the client waits for this before it sends the body */
+	if (r->r_has_body && r->r_expect && r->r_head.hh_version == 11 &&
+	    c->c_in->b_pos == c->c_in->b_last) {
+		ssize_t n = write(c->c_fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+
+		(void)n;	/* a client that misses it sends anyway */
+	}
+	timer_set(&c->c_timer, pc->px_connect_timeout);
+	return CS_PROXY_CONNECT;
+}
+
+int
+http_proxy_step_connect(struct conn *c)
+{
+	struct proxy *px = c->c_proxy;
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (!px->px_writable && !px->px_readable)
+		return CS_WAIT;
+	if (getsockopt(px->px_fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0)
+		return px_fail(c, 502, "connect() failed (%d: %s)", err,
+		    strerror(err));
+	px->px_connected = 1;
+	timer_cancel(&c->c_timer);
+	c->c_action = "sending request to upstream";
+	return CS_PROXY_SEND;
+}
+
+/* write from p; 1 when all of it went, 0 to wait, -1 on error */
+static int
+px_write(struct conn *c, struct proxy *px, const char *p, size_t len,
+    size_t *done)
+{
+	ssize_t n;
+
+	*done = 0;
+	while (*done < len) {
+		if (!px->px_writable)
+			return 0;
+		n = write(px->px_fd, p + *done, len - *done);
+		if (n > 0) {
+			*done += n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			px->px_writable = 0;
+			return 0;
+		}
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Send the head that px_buf holds, then the body as it comes from the
+ * client, written from the client's buffer before that is read into
+ * again: a fixed length is counted down, a chunked body is checked by
+ * the decoder and its framing passed on as it was.
+ */
+int
+http_proxy_step_send(struct conn *c)
+{
+	struct proxy *px = c->c_proxy;
+	struct http_req *r = &c->c_req;
+	struct buf *b = px->px_buf, *in = c->c_in;
+	const char *data, *d;
+	size_t done, have;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		if (px->px_slen > 0) {
+			rc = px_write(c, px, px->px_sp, px->px_slen, &done);
+			px->px_sp += done;
+			px->px_slen -= done;
+			if (rc == -1)
+				return px_fail(c, 502, "write() failed (%d: "
+				    "%s)", errno, strerror(errno));
+			if (rc == 0)
+				goto wait_upstream;
+		}
+		if (!r->r_has_body)
+			break;
+		/* the next piece of the body, from what the client sent */
+		if (in->b_pos == in->b_last) {
+			in->b_pos = in->b_last = in->b_start;
+			if (!c->c_readable)
+				goto wait_client;
+			rc = conn_read(c);
+			if (rc == IO_AGAIN)
+				goto wait_client;
+			if (rc != IO_OK) {
+				conn_log(c, LOG_INFO, "client prematurely "
+				    "closed connection");
+				return CS_CLOSE;
+			}
+			timer_cancel(&c->c_timer);
+		}
+		data = in->b_pos;
+		if (!r->r_chunked) {
+			have = MIN((size_t)(in->b_last - in->b_pos),
+			    (size_t)r->r_body_left);
+			in->b_pos += have;
+			r->r_body_left -= have;
+			if (r->r_body_left == 0)
+				r->r_has_body = 0;
+		} else {
+			while (in->b_pos < in->b_last &&
+			    !http_chunked_done(&r->r_chunk)) {
+				n = http_chunked_step(&r->r_chunk, in->b_pos,
+				    in->b_last - in->b_pos, &d, &have);
+				if (n == -1)
+					return px_fail(c, 400, "%s",
+					    r->r_chunk.hc_reason);
+				in->b_pos += n;
+			}
+			if (http_chunked_done(&r->r_chunk))
+				r->r_has_body = 0;
+		}
+		r->r_length += in->b_pos - data;
+		/* with proxy_pass_request_body off it is read and dropped */
+		if (px->px_pass_body) {
+			px->px_sp = data;
+			px->px_slen = in->b_pos - data;
+		}
+	}
+	c->c_action = "reading response header from upstream";
+	timer_cancel(&c->c_timer);
+	timer_set(&c->c_timer, px->px_conf->px_read_timeout);
+	b->b_pos = b->b_last = b->b_start;
+	return CS_PROXY_HEAD;
+wait_upstream:
+	if (!timer_is_armed(&c->c_timer))
+		timer_set(&c->c_timer, px->px_conf->px_send_timeout);
+	return CS_WAIT;
+wait_client:
+	if (!timer_is_armed(&c->c_timer))
+		timer_set(&c->c_timer, r->r_loc->lc_client_body_timeout);
+	return CS_WAIT;
+}
+
+/* read from the upstream into px_buf: IO_OK, IO_AGAIN, IO_DONE, IO_ERROR */
+static int
+px_read(struct proxy *px)
+{
+	struct buf *b = px->px_buf;
+	ssize_t n;
+
+	for (;;) {
+		if (!px->px_readable)
+			return IO_AGAIN;
+		n = read(px->px_fd, b->b_last, b->b_end - b->b_last);
+		if (n > 0) {
+			b->b_last += n;
+			return IO_OK;
+		}
+		if (n == 0) {
+			px->px_eof = 1;
+			return IO_DONE;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			px->px_readable = 0;
+			return IO_AGAIN;
+		}
+		return IO_ERROR;
+	}
+}
+
+/* response headers the client never sees as the upstream sent them */
+static int
+is_hidden(const struct conf_proxy *pc, const struct http_header *h)
+{
+	const struct conf_proxy_name *pn;
+
+	if (is_named(h, "connection") || is_named(h, "keep-alive") ||
+	    is_named(h, "transfer-encoding") ||
+	    is_named(h, "content-length") || is_named(h, "te") ||
+	    is_named(h, "trailer") || is_named(h, "upgrade") ||
+	    is_named(h, "proxy-connection"))
+		return 1;
+	for (pn = pc->px_hide; pn != NULL; pn = pn->pn_next)
+		if (http_token_eq(h->h_name, h->h_namelen, pn->pn_name))
+			return 1;
+	/* hidden by default, as in nginx, unless proxy_pass_header */
+	if (is_named(h, "date") || is_named(h, "server") ||
+	    is_named(h, "x-pad") || (h->h_namelen > 8 &&
+	    strncasecmp(h->h_name, "x-accel-", 8) == 0)) {
+		for (pn = pc->px_pass_hdrs; pn != NULL; pn = pn->pn_next)
+			if (http_token_eq(h->h_name, h->h_namelen,
+			    pn->pn_name))
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+parse_length(const char *v, size_t len, int64_t *out)
+{
+	int64_t n = 0;
+	size_t i;
+
+	if (len == 0 || len > 18)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		n = n * 10 + (v[i] - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+/* how the response body is framed; -1 with *why for a 502 */
+static int
+px_framing(struct conn *c, struct proxy *px, const char **why)
+{
+	const struct http_head *h = &px->px_head;
+	int i, cl = 0, te = 0;
+	int64_t len = -1, v;
+
+	for (i = 0; i < h->hh_nheaders; i++) {
+		const struct http_header *hd = &h->hh_headers[i];
+
+		if (is_named(hd, "content-length")) {
+			if (parse_length(hd->h_value, hd->h_valuelen, &v) ==
+			    -1) {
+				*why = "upstream sent invalid \"Content-Length\""
+				    " header";
+				return -1;
+			}
+			if (cl++ && v != len) {
+				*why = "upstream sent duplicate header line: "
+				    "\"Content-Length\"";
+				return -1;
+			}
+			len = v;
+		} else if (is_named(hd, "transfer-encoding")) {
+			if (te++ || !http_token_eq(hd->h_value, hd->h_valuelen,
+			    "chunked")) {
+				*why = "upstream sent unknown "
+				    "\"Transfer-Encoding\"";
+				return -1;
+			}
+		}
+	}
+	if (cl && te) {
+		*why = "upstream sent \"Content-Length\" and "
+		    "\"Transfer-Encoding\" headers at the same time";
+		return -1;
+	}
+	if (te && h->hh_version == 10) {
+		*why = "upstream sent \"Transfer-Encoding\" in an HTTP/1.0 "
+		    "response";
+		return -1;
+	}
+	if (c->c_req.r_head_only || px->px_code == 204 || px->px_code == 304)
+		px->px_framing = PXF_NONE;
+	else if (te)
+		px->px_framing = PXF_CHUNKED;
+	else if (cl) {
+		px->px_framing = len > 0 ? PXF_LENGTH : PXF_NONE;
+		px->px_left = len;
+	} else
+		px->px_framing = PXF_CLOSE;
+	return 0;
+}
+
+/* the client's head: status, our Server and Date, the upstream's fields */
+static int
+px_client_head(struct conn *c, struct proxy *px)
+{
+	struct http_req *r = &c->c_req;
+	const struct http_head *h = &px->px_head;
+	const struct conf_loc *l = r->r_loc;
+	struct buf *b;
+	char line[128];
+	int i, n, tokens = l->lc_server_tokens;
+
+	if ((b = c->c_out) == NULL && (b = c->c_out = buf_get(CONN_OUTBUF)) ==
+	    NULL)
+		return -1;
+	b->b_pos = b->b_last = b->b_start;
+	r->r_status = px->px_code;
+	r->r_keepalive = http_keepalive_ok(c);
+	if (px->px_framing == PXF_CLOSE && r->r_head.hh_version == 10)
+		r->r_keepalive = 0;
+	n = snprintf(line, sizeof(line), "HTTP/1.1 %03d ", px->px_code);
+	if (px_put(b, line, n) == -1 ||
+	    px_put(b, h->hh_phrase, h->hh_phraselen) == -1 ||
+	    px_put(b, crlf, 2) == -1)
+		return -1;
+	for (i = 0; i < h->hh_nheaders; i++)
+		if (is_named(&h->hh_headers[i], "server") &&
+		    !is_hidden(px->px_conf, &h->hh_headers[i]))
+			break;
+	if (i == h->hh_nheaders) {
+		n = snprintf(line, sizeof(line), "Server: %s\r\n",
+		    tokens ? PORTICO_VER : PORTICO_NAME);
+		if (px_put(b, line, n) == -1)
+			return -1;
+	}
+	for (i = 0; i < h->hh_nheaders; i++)
+		if (is_named(&h->hh_headers[i], "date") &&
+		    !is_hidden(px->px_conf, &h->hh_headers[i]))
+			break;
+	if (i == h->hh_nheaders) {
+		n = snprintf(line, sizeof(line), "Date: %s\r\n",
+		    clock_http_date());
+		if (px_put(b, line, n) == -1)
+			return -1;
+	}
+	for (i = 0; i < h->hh_nheaders; i++) {
+		const struct http_header *hd = &h->hh_headers[i];
+
+		if (is_hidden(px->px_conf, hd))
+			continue;
+		if (px_put(b, hd->h_name, hd->h_namelen) == -1 ||
+		    px_put(b, ": ", 2) == -1 ||
+		    px_put(b, hd->h_value, hd->h_valuelen) == -1 ||
+		    px_put(b, crlf, 2) == -1)
+			return -1;
+	}
+	if (px->px_framing == PXF_LENGTH || (px->px_framing == PXF_NONE &&
+	    px->px_left == 0 && px->px_code != 204 && px->px_code != 304 &&
+	    !r->r_head_only)) {
+		n = snprintf(line, sizeof(line), "Content-Length: %lld\r\n",
+		    (long long)px->px_left);
+		if (px_put(b, line, n) == -1)
+			return -1;
+	} else if (r->r_head_only) {
+		/* a HEAD answer says what a GET would have */
+		for (i = 0; i < h->hh_nheaders; i++) {
+			const struct http_header *hd = &h->hh_headers[i];
+
+			if (is_named(hd, "content-length") &&
+			    (px_put(b, "Content-Length: ", 16) == -1 ||
+			    px_put(b, hd->h_value, hd->h_valuelen) == -1 ||
+			    px_put(b, crlf, 2) == -1))
+				return -1;
+		}
+	} else if (px->px_framing == PXF_CHUNKED ||
+	    px->px_framing == PXF_CLOSE) {
+		if (r->r_head.hh_version == 11) {
+			if (px_put(b, "Transfer-Encoding: chunked\r\n", 28) ==
+			    -1)
+				return -1;
+			px->px_rechunk = px->px_framing == PXF_CLOSE;
+		} else {
+			px->px_dechunk = px->px_framing == PXF_CHUNKED;
+			r->r_keepalive = 0;
+		}
+	}
+	if (px_put(b, r->r_keepalive ? "Connection: keep-alive\r\n" :
+	    "Connection: close\r\n", r->r_keepalive ? 24 : 19) == -1 ||
+	    px_put(b, crlf, 2) == -1)
+		return -1;
+	r->r_headout = b->b_last - b->b_start;
+	return 0;
+}
+
+int
+http_proxy_step_head(struct conn *c)
+{
+	struct proxy *px = c->c_proxy;
+	struct buf *b = px->px_buf;
+	const char *why = NULL;
+	size_t scan = 0;
+	int n, rc;
+
+	for (;;) {
+		n = http_head_end(b->b_pos, b->b_last - b->b_pos, &scan);
+		if (n == -1)
+			return px_fail(c, 502, "upstream sent a bare LF");
+		if (n > 0)
+			break;
+		if (b->b_last == b->b_end)
+			return px_fail(c, 502, "upstream sent too big header");
+		rc = px_read(px);
+		if (rc == IO_AGAIN)
+			return CS_WAIT;
+		if (rc == IO_DONE)
+			return px_fail(c, 502, "upstream prematurely closed "
+			    "connection");
+		if (rc == IO_ERROR)
+			return px_fail(c, 502, "recv() failed (%d: %s)", errno,
+			    strerror(errno));
+		scan = 0;
+	}
+	if (http_parse_response(b->b_pos, n, &px->px_head) == -1)
+		return px_fail(c, 502, "%s", px->px_head.hh_reason);
+	px->px_code = px->px_head.hh_code;
+	if (px->px_code >= 100 && px->px_code < 200) {
+		if (px->px_code == 101)
+			return px_fail(c, 502, "upstream switched protocols, "
+			    "which is not supported yet");
+		/* an interim answer: the real one follows */
+		b->b_pos += n;
+		return CS_PROXY_HEAD;
+	}
+	if (px_framing(c, px, &why) == -1)
+		return px_fail(c, 502, "%s", why);
+	b->b_pos += n;
+	if (px->px_conf->px_intercept_errors && px->px_code >= 300) {
+		int code = px->px_code;
+
+		event_del(&px->px_ev);
+		close(px->px_fd);
+		px->px_fd = -1;
+		c->c_req.r_keepalive = 0;
+		return http_special(c, code);
+	}
+	if (px_client_head(c, px) == -1)
+		return px_fail(c, 502, "upstream sent too big header for the "
+		    "client buffer");
+	timer_cancel(&c->c_timer);
+	c->c_action = "reading upstream";
+	return CS_PROXY_BODY;
+}
+
+/* queue what px_buf holds for the client: 1 queued, 0 none, -1 invalid */
+static int
+px_take(struct conn *c, struct proxy *px)
+{
+	struct buf *b = px->px_buf;
+	size_t have = b->b_last - b->b_pos, dlen;
+	const char *start = b->b_pos, *data;
+	ssize_t n;
+	int k = 0;
+
+	px->px_iovcnt = 0;
+	switch (px->px_framing) {
+	case PXF_LENGTH:
+		if (have == 0)
+			return 0;
+		have = MIN(have, (size_t)px->px_left);
+		px->px_iov[k].iov_base = b->b_pos;
+		px->px_iov[k++].iov_len = have;
+		b->b_pos += have;
+		px->px_left -= have;
+		break;
+	case PXF_CHUNKED:
+		if (px->px_dechunk) {
+			while (b->b_pos < b->b_last && k == 0 &&
+			    !http_chunked_done(&px->px_chunk)) {
+				n = http_chunked_step(&px->px_chunk, b->b_pos,
+				    b->b_last - b->b_pos, &data, &dlen);
+				if (n == -1)
+					return -1;
+				b->b_pos += n;
+				if (dlen > 0) {
+					px->px_iov[k].iov_base = (char *)data;
+					px->px_iov[k++].iov_len = dlen;
+				}
+			}
+			break;
+		}
+		/* checked by the decoder, passed on as it came */
+		while (b->b_pos < b->b_last &&
+		    !http_chunked_done(&px->px_chunk)) {
+			n = http_chunked_step(&px->px_chunk, b->b_pos,
+			    b->b_last - b->b_pos, &data, &dlen);
+			if (n == -1)
+				return -1;
+			b->b_pos += n;
+		}
+		if (b->b_pos > start) {
+			px->px_iov[k].iov_base = (char *)start;
+			px->px_iov[k++].iov_len = b->b_pos - start;
+		}
+		break;
+	case PXF_CLOSE:
+		if (have == 0 && !px->px_eof)
+			return 0;
+		if (have == 0) {
+			if (px->px_rechunk && !px->px_last) {
+				px->px_last = 1;
+				px->px_iov[k].iov_base = (char *)"0\r\n\r\n";
+				px->px_iov[k++].iov_len = 5;
+			}
+			break;
+		}
+		if (px->px_rechunk) {
+			int m = snprintf(px->px_pre, sizeof(px->px_pre),
+			    "%zx\r\n", have);
+
+			px->px_iov[k].iov_base = px->px_pre;
+			px->px_iov[k++].iov_len = m;
+		}
+		px->px_iov[k].iov_base = b->b_pos;
+		px->px_iov[k++].iov_len = have;
+		if (px->px_rechunk) {
+			px->px_iov[k].iov_base = (char *)crlf;
+			px->px_iov[k++].iov_len = 2;
+		}
+		b->b_pos += have;
+		break;
+	}
+	px->px_iovcnt = k;
+	return k > 0;
+}
+
+static int
+px_body_done(struct proxy *px)
+{
+	switch (px->px_framing) {
+	case PXF_NONE:
+		return 1;
+	case PXF_LENGTH:
+		return px->px_left == 0;
+	case PXF_CHUNKED:
+		return http_chunked_done(&px->px_chunk);
+	default:
+		return px->px_eof && px->px_buf->b_pos == px->px_buf->b_last &&
+		    (!px->px_rechunk || px->px_last);
+	}
+}
+
+/* write the queued iovecs to the client: 1 all gone, 0 wait, -1 error */
+static int
+px_flush(struct conn *c, struct proxy *px)
+{
+	struct iovec *iov = px->px_iov;
+	ssize_t n;
+
+	while (px->px_iovcnt > 0) {
+		if (!c->c_writable)
+			return 0;
+		n = writev(c->c_fd, iov, px->px_iovcnt);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				c->c_writable = 0;
+				return 0;
+			}
+			return -1;
+		}
+		c->c_req.r_sent += n;
+		while (px->px_iovcnt > 0 && (size_t)n >= iov[0].iov_len) {
+			n -= iov[0].iov_len;
+			memmove(iov, iov + 1, --px->px_iovcnt * sizeof(*iov));
+		}
+		if (px->px_iovcnt > 0) {
+			iov[0].iov_base = (char *)iov[0].iov_base + n;
+			iov[0].iov_len -= n;
+		}
+	}
+	return 1;
+}
+
+int
+http_proxy_step_body(struct conn *c)
+{
+	struct proxy *px = c->c_proxy;
+	struct buf *out = c->c_out, *b = px->px_buf;
+	int rc;
+
+	/* the head first, with the first piece of the body behind it */
+	if (out != NULL && out->b_pos < out->b_last && px->px_iovcnt == 0) {
+		px->px_iov[0].iov_base = out->b_pos;
+		px->px_iov[0].iov_len = out->b_last - out->b_pos;
+		px->px_iovcnt = 1;
+		out->b_pos = out->b_last;
+		if (px->px_framing != PXF_NONE) {
+			struct iovec head = px->px_iov[0];
+
+			if (px_take(c, px) == -1)
+				goto invalid;
+			memmove(px->px_iov + 1, px->px_iov, px->px_iovcnt *
+			    sizeof(struct iovec));
+			px->px_iov[0] = head;
+			px->px_iovcnt++;
+		}
+	}
+	for (;;) {
+		rc = px_flush(c, px);
+		if (rc == -1) {
+			c->c_action = "sending to client";
+			conn_log(c, LOG_INFO, "writev() failed (%d: %s)", errno,
+			    strerror(errno));
+			return CS_CLOSE;
+		}
+		if (rc == 0) {
+			if (!timer_is_armed(&c->c_timer))
+				timer_set(&c->c_timer,
+				    c->c_req.r_loc->lc_send_timeout);
+			return CS_WAIT;
+		}
+		timer_cancel(&c->c_timer);
+		if (px_body_done(px))
+			break;
+		if ((rc = px_take(c, px)) == -1)
+			goto invalid;
+		if (rc == 1)
+			continue;
+		/* px_buf is drained: read more from the upstream */
+		b->b_pos = b->b_last = b->b_start;
+		rc = px_read(px);
+		if (rc == IO_AGAIN) {
+			timer_set(&c->c_timer, px->px_conf->px_read_timeout);
+			return CS_WAIT;
+		}
+		if (rc == IO_ERROR) {
+			conn_log(c, LOG_ERR, "recv() failed (%d: %s)", errno,
+			    strerror(errno));
+			return CS_CLOSE;
+		}
+		if (rc == IO_DONE && px->px_framing != PXF_CLOSE) {
+			conn_log(c, LOG_ERR, "upstream prematurely closed "
+			    "connection");
+			return CS_CLOSE;
+		}
+	}
+	/* done: the upstream connection goes, the client's may stay */
+	event_del(&px->px_ev);
+	close(px->px_fd);
+	px->px_fd = -1;
+	buf_put(c->c_out);
+	c->c_out = NULL;
+	if (c->c_req.r_has_body)
+		return c->c_req.r_keepalive ? CS_DISCARD_BODY : CS_DONE;
+	return CS_DONE;
+invalid:
+	conn_log(c, LOG_ERR, "upstream sent invalid chunked response");
+	return CS_CLOSE;
+}
+
+/* a timer of a proxy state ran out */
+int
+http_proxy_timeout(struct conn *c)
+{
+	switch (c->c_state) {
+	case CS_PROXY_CONNECT:
+		return px_fail(c, 504, "upstream timed out (110: Connection "
+		    "timed out)");
+	case CS_PROXY_SEND:
+		if (c->c_proxy->px_slen > 0)
+			return px_fail(c, 504, "upstream timed out (110: "
+			    "Connection timed out)");
+		c->c_action = "reading client request body";
+		conn_log(c, LOG_INFO, "client timed out");
+		return CS_CLOSE;
+	case CS_PROXY_HEAD:
+		return px_fail(c, 504, "upstream timed out (110: Connection "
+		    "timed out)");
+	default:
+		if (c->c_proxy->px_iovcnt > 0) {
+			c->c_action = "sending to client";
+			conn_log(c, LOG_INFO, "client timed out");
+		} else
+			conn_log(c, LOG_ERR, "upstream timed out (110: "
+			    "Connection timed out)");
+		return CS_CLOSE;
+	}
+}

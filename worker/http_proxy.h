@@ -1,0 +1,28 @@
+/*
+ * http_proxy.h: proxy_pass, the upstream half of a connection.
+ */
+#ifndef PORTICO_HTTP_PROXY_H
+#define PORTICO_HTTP_PROXY_H
+
+#include "core.h"
+
+struct conn;
+
+/* the content phase of a proxy_pass location: the next state */
+int	 http_proxy_start(struct conn *);
+
+/* the steps of the CS_PROXY_* states */
+int	 http_proxy_step_connect(struct conn *);
+int	 http_proxy_step_send(struct conn *);
+int	 http_proxy_step_head(struct conn *);
+int	 http_proxy_step_body(struct conn *);
+int	 http_proxy_timeout(struct conn *);
+
+void	 http_proxy_release(struct conn *);
+
+/* for logs and variables: "http://addr/uri", $upstream_status */
+const char *http_proxy_target(struct conn *);
+int	 http_proxy_status(struct conn *);
+const char *http_proxy_addr(struct conn *);
+
+#endif
