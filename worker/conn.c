@@ -36,7 +36,7 @@ static void conn_run(struct conn *);
 static const char *const state_names[CS_NSTATES] = {
 	"read_head", "process", "send", "discard_body", "done", "idle",
 	"linger", "close", "proxy_connect", "proxy_send", "proxy_head",
-	"proxy_body",
+	"proxy_body", "proxy_tunnel",
 };
 
 const char *
@@ -159,7 +159,7 @@ conn_on_timer(struct timer *t)
 	struct conn *c = t->t_data;
 	const char *why;
 
-	if (c->c_state >= CS_PROXY_CONNECT && c->c_state <= CS_PROXY_BODY) {
+	if (c->c_state >= CS_PROXY_CONNECT && c->c_state <= CS_PROXY_TUNNEL) {
 		conn_set_state(c, http_proxy_timeout(c));
 		conn_run(c);
 		return;
@@ -627,6 +627,7 @@ static const conn_step steps[CS_NSTATES] = {
 	[CS_PROXY_SEND] = http_proxy_step_send,
 	[CS_PROXY_HEAD] = http_proxy_step_head,
 	[CS_PROXY_BODY] = http_proxy_step_body,
+	[CS_PROXY_TUNNEL] = http_proxy_step_tunnel,
 };
 
 void

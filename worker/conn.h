@@ -31,6 +31,7 @@ enum conn_state {
 	CS_PROXY_SEND,		/* sending the request and its body */
 	CS_PROXY_HEAD,		/* reading the response head */
 	CS_PROXY_BODY,		/* relaying the response */
+	CS_PROXY_TUNNEL,	/* after 101: bytes both ways */
 	CS_NSTATES,
 };
 

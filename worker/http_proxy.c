@@ -48,6 +48,7 @@ struct proxy {
 	int			 px_dechunk;	/* strip chunk framing */
 	int			 px_eof;	/* the upstream closed */
 	int			 px_last;	/* the final chunk is queued */
+	int			 px_upgrade;	/* Upgrade went to the upstream */
 	int			 px_pass_body;	/* the request body goes on */
 	const char		*px_sp;		/* to the upstream next */
 	size_t			 px_slen;
@@ -249,6 +250,8 @@ is_hop_request(const struct http_header *h)
 	    is_named(h, "content-length") || is_named(h, "proxy-connection");
 }
 
+static int px_start_tunnel(struct conn *, struct proxy *);
+
 static int
 px_build_request(struct conn *c, struct proxy *px)
 {
@@ -287,6 +290,8 @@ px_build_request(struct conn *c, struct proxy *px)
 			b->b_last = mark;
 			continue;
 		}
+		if (http_token_eq(ph->ph_name, ph->ph_namelen, "upgrade"))
+			px->px_upgrade = 1;
 		if (px_put(b, crlf, 2) == -1)
 			return -1;
 	}
@@ -770,10 +775,14 @@ http_proxy_step_head(struct conn *c)
 	if (http_parse_response(b->b_pos, n, &px->px_head) == -1)
 		return px_fail(c, 502, "%s", px->px_head.hh_reason);
 	px->px_code = px->px_head.hh_code;
+	if (px->px_code == 101) {
+		if (!px->px_upgrade)
+			return px_fail(c, 502, "upstream sent 101 to a request "
+			    "without \"Upgrade\"");
+		b->b_pos += n;
+		return px_start_tunnel(c, px);
+	}
 	if (px->px_code >= 100 && px->px_code < 200) {
-		if (px->px_code == 101)
-			return px_fail(c, 502, "upstream switched protocols, "
-			    "which is not supported yet");
 		/* an interim answer: the real one follows */
 		b->b_pos += n;
 		return CS_PROXY_HEAD;
@@ -1006,6 +1015,147 @@ invalid:
 	return CS_CLOSE;
 }
 
+/* write the head in c_out: 1 gone, 0 wait, -1 error */
+static int
+px_flush_out(struct conn *c)
+{
+	struct buf *out = c->c_out;
+	ssize_t n;
+
+	while (out != NULL && out->b_pos < out->b_last) {
+		if (!c->c_writable)
+			return 0;
+		n = write(c->c_fd, out->b_pos, out->b_last - out->b_pos);
+		if (n > 0) {
+			out->b_pos += n;
+			c->c_req.r_sent += n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			c->c_writable = 0;
+			return 0;
+		}
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * 101 Switching Protocols to an Upgrade request (WebSocket): the client
+ * gets the upstream's head with its Upgrade field and "Connection:
+ * upgrade", then bytes flow both ways until one side closes;
+ * proxy_read_timeout is the idle timeout.
+ */
+static int
+px_start_tunnel(struct conn *c, struct proxy *px)
+{
+	const struct http_head *h = &px->px_head;
+	struct buf *b;
+	char line[128];
+	int i, n;
+
+	if ((b = c->c_out) == NULL && (b = c->c_out = buf_get(CONN_OUTBUF)) ==
+	    NULL)
+		return px_fail(c, 500, "out of memory for a buffer");
+	b->b_pos = b->b_last = b->b_start;
+	c->c_req.r_status = 101;
+	c->c_req.r_keepalive = 0;
+	n = snprintf(line, sizeof(line), "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Server: %s\r\nDate: %s\r\n", c->c_req.r_loc->lc_server_tokens ?
+	    PORTICO_VER : PORTICO_NAME, clock_http_date());
+	if (px_put(b, line, n) == -1)
+		return px_fail(c, 502, "upstream sent too big header");
+	for (i = 0; i < h->hh_nheaders; i++) {
+		const struct http_header *hd = &h->hh_headers[i];
+
+		if (!is_named(hd, "upgrade") && is_hidden(px->px_conf, hd))
+			continue;
+		if (px_put(b, hd->h_name, hd->h_namelen) == -1 ||
+		    px_put(b, ": ", 2) == -1 ||
+		    px_put(b, hd->h_value, hd->h_valuelen) == -1 ||
+		    px_put(b, crlf, 2) == -1)
+			return px_fail(c, 502, "upstream sent too big header");
+	}
+	if (px_put(b, "Connection: upgrade\r\n\r\n", 23) == -1)
+		return px_fail(c, 502, "upstream sent too big header");
+	c->c_req.r_headout = b->b_last - b->b_start;
+	c->c_action = "proxying upgraded connection";
+	timer_cancel(&c->c_timer);
+	timer_set(&c->c_timer, px->px_conf->px_read_timeout);
+	return CS_PROXY_TUNNEL;
+}
+
+int
+http_proxy_step_tunnel(struct conn *c)
+{
+	struct proxy *px = c->c_proxy;
+	struct buf *up = px->px_buf, *in = c->c_in;
+	size_t done;
+	ssize_t n;
+	int rc, moved, any = 0;
+
+	if ((rc = px_flush_out(c)) != 1) {
+		if (rc == -1)
+			return CS_CLOSE;
+		return CS_WAIT;
+	}
+	do {
+		moved = 0;
+		/* upstream to client */
+		if (up->b_pos < up->b_last) {
+			if (c->c_writable) {
+				n = write(c->c_fd, up->b_pos, up->b_last -
+				    up->b_pos);
+				if (n > 0) {
+					up->b_pos += n;
+					c->c_req.r_sent += n;
+					moved = 1;
+				} else if (n == -1 && errno == EAGAIN)
+					c->c_writable = 0;
+				else if (!(n == -1 && errno == EINTR))
+					return CS_CLOSE;
+			}
+		} else if (!px->px_eof) {
+			up->b_pos = up->b_last = up->b_start;
+			rc = px_read(px);
+			if (rc == IO_OK)
+				moved = 1;
+			else if (rc == IO_ERROR)
+				return CS_CLOSE;
+		}
+		/* client to upstream */
+		if (in->b_pos < in->b_last) {
+			rc = px_write(c, px, in->b_pos, in->b_last - in->b_pos,
+			    &done);
+			in->b_pos += done;
+			if (rc == -1)
+				return CS_CLOSE;
+			if (done > 0)
+				moved = 1;
+		} else if (!c->c_eof && c->c_readable) {
+			in->b_pos = in->b_last = in->b_start;
+			rc = conn_read(c);
+			if (rc == IO_OK)
+				moved = 1;
+			else if (rc == IO_ERROR)
+				return CS_CLOSE;
+		}
+		any |= moved;
+	} while (moved);
+	/* one side closed and what it sent has gone on: the tunnel ends */
+	if ((px->px_eof && up->b_pos == up->b_last) ||
+	    (c->c_eof && in->b_pos == in->b_last)) {
+		log_debug("conn %llu: upgraded connection closed",
+		    (unsigned long long)c->c_id);
+		return CS_CLOSE;
+	}
+	if (any || !timer_is_armed(&c->c_timer))
+		timer_set(&c->c_timer, px->px_conf->px_read_timeout);
+	return CS_WAIT;
+}
+
 /* a timer of a proxy state ran out */
 int
 http_proxy_timeout(struct conn *c)
@@ -1024,6 +1174,10 @@ http_proxy_timeout(struct conn *c)
 	case CS_PROXY_HEAD:
 		return px_fail(c, 504, "upstream timed out (110: Connection "
 		    "timed out)");
+	case CS_PROXY_TUNNEL:
+		conn_log(c, LOG_INFO, "upgraded connection idle for "
+		    "proxy_read_timeout: closed");
+		return CS_CLOSE;
 	default:
 		if (c->c_proxy->px_iovcnt > 0) {
 			c->c_action = "sending to client";

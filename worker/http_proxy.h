@@ -16,6 +16,7 @@ int	 http_proxy_step_connect(struct conn *);
 int	 http_proxy_step_send(struct conn *);
 int	 http_proxy_step_head(struct conn *);
 int	 http_proxy_step_body(struct conn *);
+int	 http_proxy_step_tunnel(struct conn *);
 int	 http_proxy_timeout(struct conn *);
 
 void	 http_proxy_release(struct conn *);
