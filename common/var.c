@@ -41,9 +41,15 @@ static const char *const var_names[VAR_NVARS] = {
 	[VAR_PROXY_ADD_XFF] = "proxy_add_x_forwarded_for",
 	[VAR_UPSTREAM_ADDR] = "upstream_addr",
 	[VAR_UPSTREAM_STATUS] = "upstream_status",
+	[VAR_UPSTREAM_CONNECT_TIME] = "upstream_connect_time",
+	[VAR_UPSTREAM_HEADER_TIME] = "upstream_header_time",
+	[VAR_UPSTREAM_RESPONSE_TIME] = "upstream_response_time",
+	[VAR_UPSTREAM_BYTES_SENT] = "upstream_bytes_sent",
+	[VAR_UPSTREAM_BYTES_RECEIVED] = "upstream_bytes_received",
 	[VAR_HTTP_] = "http_",
 	[VAR_COOKIE_] = "cookie_",
 	[VAR_ARG_] = "arg_",
+	[VAR_UPSTREAM_HTTP_] = "upstream_http_",
 	[VAR_CAPTURE] = "1..9",
 	[VAR_NAMED] = "(named capture)",
 };
@@ -96,6 +102,8 @@ var_lookup(const char *name, size_t len)
 		return VAR_COOKIE_;
 	if (len > 4 && memcmp(name, "arg_", 4) == 0)
 		return VAR_ARG_;
+	if (len > 14 && memcmp(name, "upstream_http_", 14) == 0)
+		return VAR_UPSTREAM_HTTP_;
 	if (len == 1 && name[0] >= '1' && name[0] <= '9')
 		return VAR_CAPTURE;
 	for (i = 0; i < VAR_HTTP_; i++)
@@ -172,7 +180,8 @@ var_compile(struct arena *a, const char *src, char *err, size_t errlen)
 			return NULL;
 		}
 		t->vt_parts[n].vp_var = id;
-		if (id == VAR_HTTP_ || id == VAR_COOKIE_ || id == VAR_ARG_) {
+		if (id == VAR_HTTP_ || id == VAR_COOKIE_ || id == VAR_ARG_ ||
+		    id == VAR_UPSTREAM_HTTP_) {
 			size_t pl = strlen(var_names[id]);
 
 			t->vt_parts[n].vp_str = arena_strndup(a, name + pl,

@@ -45,9 +45,15 @@ enum var_id {
 	VAR_PROXY_ADD_XFF,	/* $proxy_add_x_forwarded_for */
 	VAR_UPSTREAM_ADDR,
 	VAR_UPSTREAM_STATUS,
+	VAR_UPSTREAM_CONNECT_TIME,
+	VAR_UPSTREAM_HEADER_TIME,
+	VAR_UPSTREAM_RESPONSE_TIME,
+	VAR_UPSTREAM_BYTES_SENT,
+	VAR_UPSTREAM_BYTES_RECEIVED,
 	VAR_HTTP_,		/* $http_<name>: vp_str holds <name> */
 	VAR_COOKIE_,		/* $cookie_<name> */
 	VAR_ARG_,		/* $arg_<name> */
+	VAR_UPSTREAM_HTTP_,	/* $upstream_http_<name> */
 	VAR_CAPTURE,		/* $1..$9: vp_len holds the number */
 	VAR_NAMED,		/* a named regex group: vp_str holds it */
 	VAR_NVARS

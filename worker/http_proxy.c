@@ -49,6 +49,14 @@ struct proxy {
 	int			 px_eof;	/* the upstream closed */
 	int			 px_last;	/* the final chunk is queued */
 	int			 px_upgrade;	/* Upgrade went to the upstream */
+	struct buf		*px_hbuf;	/* the response head, kept */
+	/* $upstream_*_time, $upstream_bytes_* */
+	msec_t			 px_t_start;
+	msec_t			 px_t_connect;
+	msec_t			 px_t_header;
+	msec_t			 px_t_end;
+	int64_t			 px_bytes_sent;
+	int64_t			 px_bytes_received;
 	int			 px_pass_body;	/* the request body goes on */
 	const char		*px_sp;		/* to the upstream next */
 	size_t			 px_slen;
@@ -91,7 +99,8 @@ http_proxy_release(struct conn *c)
 		close(px->px_fd);
 	}
 	buf_put(px->px_buf);
-	px->px_buf = NULL;
+	buf_put(px->px_hbuf);
+	px->px_buf = px->px_hbuf = NULL;
 	px->px_next = px_free;
 	px_free = px;
 	c->c_proxy = NULL;
@@ -252,6 +261,92 @@ is_hop_request(const struct http_header *h)
 
 static int px_start_tunnel(struct conn *, struct proxy *);
 
+/*
+ * The head moves out of px_buf, which the body reuses, so that the
+ * $upstream_http_* variables can still read it when the request is
+ * logged.
+ */
+static int
+px_keep_head(struct proxy *px, const char *head, size_t len)
+{
+	struct http_head *h = &px->px_head;
+	ptrdiff_t d;
+	int i;
+
+	if (px->px_hbuf == NULL &&
+	    (px->px_hbuf = buf_get(px->px_conf->px_buffer_size)) == NULL)
+		return -1;
+	memcpy(px->px_hbuf->b_start, head, len);
+	d = px->px_hbuf->b_start - head;
+	h->hh_phrase += d;
+	for (i = 0; i < h->hh_nheaders; i++) {
+		h->hh_headers[i].h_name += d;
+		h->hh_headers[i].h_value += d;
+	}
+	return 0;
+}
+
+/* $upstream_http_<name>: '_' for '-', any case */
+int
+http_proxy_header(struct conn *c, const char *name, size_t nlen,
+    const char **v, size_t *vlen)
+{
+	const struct proxy *px = c->c_proxy;
+	int i;
+	size_t j;
+
+	if (px == NULL || px->px_t_header == -1)
+		return 0;
+	for (i = 0; i < px->px_head.hh_nheaders; i++) {
+		const struct http_header *h = &px->px_head.hh_headers[i];
+
+		if (h->h_namelen != nlen)
+			continue;
+		for (j = 0; j < nlen; j++)
+			if ((name[j] == '_' ? '-' : name[j] | 0x20) !=
+			    (h->h_name[j] | 0x20))
+				break;
+		if (j == nlen) {
+			*v = h->h_value;
+			*vlen = h->h_valuelen;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* $upstream_connect_time and the others: -1 when not reached */
+int
+http_proxy_times(struct conn *c, int which, msec_t *out)
+{
+	const struct proxy *px = c->c_proxy;
+	msec_t t;
+
+	if (px == NULL)
+		return 0;
+	switch (which) {
+	case PX_TIME_CONNECT:
+		t = px->px_t_connect;
+		break;
+	case PX_TIME_HEADER:
+		t = px->px_t_header;
+		break;
+	case PX_TIME_RESPONSE:
+		t = px->px_t_end != -1 ? px->px_t_end : clock_now();
+		break;
+	case PX_BYTES_SENT:
+		*out = px->px_bytes_sent;
+		return 1;
+	default:
+		*out = px->px_bytes_received;
+		return 1;
+	}
+	if (t == -1)
+		return 0;
+	*out = t - px->px_t_start;
+	return 1;
+}
+
 static int
 px_build_request(struct conn *c, struct proxy *px)
 {
@@ -347,6 +442,8 @@ http_proxy_start(struct conn *c)
 	c->c_proxy = px;
 	px->px_c = c;
 	px->px_conf = pc;
+	px->px_t_start = clock_now();
+	px->px_t_connect = px->px_t_header = px->px_t_end = -1;
 	size = MAX((size_t)pc->px_buffer_size, (size_t)CONN_OUTBUF);
 	if ((px->px_buf = buf_get(size)) == NULL)
 		return px_fail(c, 500, "out of memory for a buffer");
@@ -402,6 +499,7 @@ http_proxy_step_connect(struct conn *c)
 		return px_fail(c, 502, "connect() failed (%d: %s)", err,
 		    strerror(err));
 	px->px_connected = 1;
+	px->px_t_connect = clock_now();
 	timer_cancel(&c->c_timer);
 	c->c_action = "sending request to upstream";
 	return CS_PROXY_SEND;
@@ -421,6 +519,7 @@ px_write(struct conn *c, struct proxy *px, const char *p, size_t len,
 		n = write(px->px_fd, p + *done, len - *done);
 		if (n > 0) {
 			*done += n;
+			px->px_bytes_sent += n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -535,6 +634,7 @@ px_read(struct proxy *px)
 		n = read(px->px_fd, b->b_last, b->b_end - b->b_last);
 		if (n > 0) {
 			b->b_last += n;
+			px->px_bytes_received += n;
 			return IO_OK;
 		}
 		if (n == 0) {
@@ -759,7 +859,7 @@ http_proxy_step_head(struct conn *c)
 			return px_fail(c, 502, "upstream sent a bare LF");
 		if (n > 0)
 			break;
-		if (b->b_last == b->b_end)
+		if (b->b_last - b->b_pos >= px->px_conf->px_buffer_size)
 			return px_fail(c, 502, "upstream sent too big header");
 		rc = px_read(px);
 		if (rc == IO_AGAIN)
@@ -772,9 +872,14 @@ http_proxy_step_head(struct conn *c)
 			    strerror(errno));
 		scan = 0;
 	}
+	if (n > px->px_conf->px_buffer_size)
+		return px_fail(c, 502, "upstream sent too big header");
 	if (http_parse_response(b->b_pos, n, &px->px_head) == -1)
 		return px_fail(c, 502, "%s", px->px_head.hh_reason);
 	px->px_code = px->px_head.hh_code;
+	px->px_t_header = clock_now();
+	if (px_keep_head(px, b->b_pos, n) == -1)
+		return px_fail(c, 500, "out of memory for a buffer");
 	if (px->px_code == 101) {
 		if (!px->px_upgrade)
 			return px_fail(c, 502, "upstream sent 101 to a request "
@@ -1002,6 +1107,7 @@ http_proxy_step_body(struct conn *c)
 		}
 	}
 	/* done: the upstream connection goes, the client's may stay */
+	px->px_t_end = clock_now();
 	event_del(&px->px_ev);
 	close(px->px_fd);
 	px->px_fd = -1;

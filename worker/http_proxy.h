@@ -24,6 +24,16 @@ void	 http_proxy_release(struct conn *);
 /* for logs and variables: "http://addr/uri", $upstream_status */
 const char *http_proxy_target(struct conn *);
 int	 http_proxy_status(struct conn *);
-const char *http_proxy_addr(struct conn *);
+int	 http_proxy_header(struct conn *, const char *name, size_t nlen,
+	    const char **v, size_t *vlen);
+
+enum {
+	PX_TIME_CONNECT = 0,
+	PX_TIME_HEADER,
+	PX_TIME_RESPONSE,
+	PX_BYTES_SENT,
+	PX_BYTES_RECEIVED,
+};
+int	 http_proxy_times(struct conn *, int which, msec_t *out);
 
 #endif

@@ -275,6 +275,24 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 			return 0;
 		n = snprintf(tmp, tmplen, "%d", http_proxy_status(c));
 		break;
+	case VAR_UPSTREAM_CONNECT_TIME:
+	case VAR_UPSTREAM_HEADER_TIME:
+	case VAR_UPSTREAM_RESPONSE_TIME:
+		if (!http_proxy_times(c, vp->vp_var - VAR_UPSTREAM_CONNECT_TIME +
+		    PX_TIME_CONNECT, &ms))
+			return 0;
+		n = snprintf(tmp, tmplen, "%lld.%03lld", (long long)(ms / 1000),
+		    (long long)(ms % 1000));
+		break;
+	case VAR_UPSTREAM_BYTES_SENT:
+	case VAR_UPSTREAM_BYTES_RECEIVED:
+		if (!http_proxy_times(c, vp->vp_var == VAR_UPSTREAM_BYTES_SENT ?
+		    PX_BYTES_SENT : PX_BYTES_RECEIVED, &ms))
+			return 0;
+		n = snprintf(tmp, tmplen, "%lld", (long long)ms);
+		break;
+	case VAR_UPSTREAM_HTTP_:
+		return http_proxy_header(c, vp->vp_str, vp->vp_len, v, len);
 	case VAR_HTTP_:
 		return header_value(&r->r_head, vp->vp_str, vp->vp_len, v, len);
 	case VAR_COOKIE_: {
