@@ -103,6 +103,14 @@ struct conf_proxy_name {
 	struct conf_proxy_name	*pn_next;
 };
 
+/* proxy_redirect from to */
+struct conf_proxy_redirect {
+	const char			*pr_from;	/* NULL: "default" */
+	size_t				 pr_fromlen;
+	struct var_tpl			*pr_to;
+	struct conf_proxy_redirect	*pr_next;
+};
+
 /* the proxy_* directives of a location (conf_proxy.c) */
 struct conf_proxy {
 	/* proxy_pass: not inherited */
@@ -131,6 +139,9 @@ struct conf_proxy {
 	int			 px_hide_set;
 	struct conf_proxy_name	*px_pass_hdrs;
 	int			 px_pass_hdrs_set;
+	struct conf_proxy_redirect *px_redirects; /* NULL: off */
+	int			 px_redirect_set;
+	struct conf_proxy_redirect *px_redirect_default; /* of proxy_pass */
 };
 
 struct conf_loc {

@@ -826,6 +826,8 @@ const struct conf_cmd conf_cmds[] = {
 	    CONF_LOC, 0 },
 	{ "proxy_http_version", SRV_LOC, 0, 1, 1, conf_proxy_set_version,
 	    CONF_LOC, 0 },
+	{ "proxy_redirect", SRV_LOC, 0, 1, 2, conf_proxy_set_redirect,
+	    CONF_LOC, 0 },
 	{ "proxy_connect_timeout", SRV_LOC, 0, 1, 1, set_msec,
 	    OFF_LOC(lc_px.px_connect_timeout) },
 	{ "proxy_send_timeout", SRV_LOC, 0, 1, 1, set_msec,

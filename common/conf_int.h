@@ -92,6 +92,8 @@ int	 conf_proxy_set_header(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 int	 conf_proxy_set_hide(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
+int	 conf_proxy_set_redirect(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
 int	 conf_proxy_set_version(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 

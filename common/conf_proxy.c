@@ -225,6 +225,57 @@ conf_proxy_set_hide(struct conf_parser *cp, const struct conf_cmd *c,
 	return 0;
 }
 
+/* proxy_redirect default | off | from to */
+int
+conf_proxy_set_redirect(struct conf_parser *cp, const struct conf_cmd *c,
+    int argc, char **argv, void *conf)
+{
+	struct conf_proxy *px = &((struct conf_loc *)conf)->lc_px;
+	struct conf_proxy_redirect *pr, **pp;
+	char err[256];
+
+	if (argc == 2) {
+		if (strcmp(argv[1], "off") != 0 &&
+		    strcmp(argv[1], "default") != 0)
+			return px_bad(cp, argv, argv[1]);
+		if (px->px_redirect_set) {
+			conf_error(cp, "\"proxy_redirect %s\" must be the only "
+			    "one on its level", argv[1]);
+			return -1;
+		}
+		px->px_redirect_set = 1;
+		if (strcmp(argv[1], "off") == 0) {
+			px->px_redirect_set = 2;	/* off */
+			return 0;
+		}
+	}
+	if (px->px_redirect_set == 2) {
+		conf_error(cp, "\"proxy_redirect off\" must be the only one "
+		    "on its level");
+		return -1;
+	}
+	px->px_redirect_set = 1;
+	pr = arena_alloc(cp->cp_arena, sizeof(*pr));
+	if (argc == 3) {
+		if (argv[1][0] == '~') {
+			conf_error(cp, "regular expressions in "
+			    "\"proxy_redirect\" are not supported yet");
+			return -1;
+		}
+		pr->pr_from = arena_strdup(cp->cp_arena, argv[1]);
+		pr->pr_fromlen = strlen(argv[1]);
+		if ((pr->pr_to = var_compile(cp->cp_arena, argv[2], err,
+		    sizeof(err))) == NULL) {
+			conf_error(cp, "%s", err);
+			return -1;
+		}
+	}
+	for (pp = &px->px_redirects; *pp != NULL; pp = &(*pp)->pr_next)
+		;
+	*pp = pr;
+	return 0;
+}
+
 int
 conf_proxy_set_version(struct conf_parser *cp, const struct conf_cmd *c,
     int argc, char **argv, void *conf)
@@ -287,6 +338,40 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 	PX_INHERIT(px_pass_body, 1);
 	PX_INHERIT(px_intercept_errors, 0);
 #undef PX_INHERIT
+	if (!px->px_redirect_set && pp != NULL) {
+		px->px_redirects = pp->px_redirects;
+		px->px_redirect_set = pp->px_redirect_set;
+	} else if (!px->px_redirect_set) {
+		/* "default" unless told otherwise */
+		px->px_redirects = arena_alloc(cp->cp_arena,
+		    sizeof(*px->px_redirects));
+		px->px_redirect_set = 1;
+	}
+	if (px->px_redirect_set == 2)
+		px->px_redirects = NULL;
+	/*
+	 * "default" stands for "proxy_redirect <proxy_pass URL> <location>":
+	 * it is made here, where both are known
+	 */
+	if (px->px_pass && l->lc_match != LOC_REGEX &&
+	    l->lc_match != LOC_NAMED) {
+		struct conf_proxy_redirect *rd;
+		char err[256], *from;
+		size_t n;
+
+		rd = arena_alloc(cp->cp_arena, sizeof(*rd));
+		n = 7 + px->px_hostlen + (px->px_uri ? px->px_urilen : 1) + 1;
+		from = arena_alloc(cp->cp_arena, n);
+		snprintf(from, n, "http://%s%s", px->px_host,
+		    px->px_uri ? px->px_uri : "/");
+		rd->pr_from = from;
+		rd->pr_fromlen = strlen(from);
+		rd->pr_to = var_compile(cp->cp_arena, px->px_uri ? l->lc_name :
+		    "/", err, sizeof(err));
+		if (rd->pr_to == NULL)
+			conf_error(cp, "%s", err);
+		px->px_redirect_default = rd;
+	}
 	if (!px->px_hide_set && pp != NULL)
 		px->px_hide = pp->px_hide;
 	if (!px->px_pass_hdrs_set && pp != NULL)

@@ -751,6 +751,81 @@ px_framing(struct conn *c, struct proxy *px, const char **why)
 	return 0;
 }
 
+/*
+ * A Location that starts with '/' is made absolute, as nginx does
+ * (absolute_redirect on): with the Host of the request and the port
+ * that accepted it, unless 80.
+ */
+static int
+px_put_absolute(struct conn *c, struct buf *b, const char *v, size_t len)
+{
+	struct http_req *r = &c->c_req;
+	const struct sockaddr_storage *ss = &c->c_listen->gl_addr;
+	char port[16];
+	int p, n;
+
+	if (len == 0 || v[0] != '/')
+		return px_put(b, v, len);
+	p = ss->ss_family == AF_INET6 ?
+	    ntohs(((const struct sockaddr_in6 *)ss)->sin6_port) :
+	    ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	n = p == 80 ? 0 : snprintf(port, sizeof(port), ":%d", p);
+	if (px_put(b, "http://", 7) == -1)
+		return -1;
+	if (r->r_hostlen > 0) {
+		if (px_put(b, r->r_host, r->r_hostlen) == -1)
+			return -1;
+	} else if (r->r_srv->sc_nnames > 0 && px_put(b, r->r_srv->sc_names[0],
+	    strlen(r->r_srv->sc_names[0])) == -1)
+		return -1;
+	if (px_put(b, port, n) == -1)
+		return -1;
+	return px_put(b, v, len);
+}
+
+/*
+ * "Location" through the proxy_redirect rules: the first whose "from"
+ * begins the value replaces that part.
+ */
+static int
+px_put_location(struct conn *c, struct proxy *px, struct buf *b,
+    const struct http_header *hd)
+{
+	const struct conf_proxy_redirect *pr, *rule;
+	char *mark;
+
+	if (px_put(b, "Location: ", 10) == -1)
+		return -1;
+	for (pr = px->px_conf->px_redirects; pr != NULL; pr = pr->pr_next) {
+		rule = pr->pr_from != NULL ? pr : px->px_conf->px_redirect_default;
+		if (rule == NULL || rule->pr_fromlen > hd->h_valuelen ||
+		    strncasecmp(hd->h_value, rule->pr_from, rule->pr_fromlen) !=
+		    0)
+			continue;
+		/* rendered, then moved behind the scheme and host if relative */
+		mark = b->b_last;
+		if (http_var_render(c, rule->pr_to, b, VAR_ESC_NONE, 0) == -1 ||
+		    px_put(b, hd->h_value + rule->pr_fromlen, hd->h_valuelen -
+		    rule->pr_fromlen) == -1)
+			return -1;
+		if (*mark == '/') {
+			char tmp[2048];
+			size_t len = b->b_last - mark;
+
+			if (len > sizeof(tmp))
+				return -1;
+			memcpy(tmp, mark, len);
+			b->b_last = mark;
+			if (px_put_absolute(c, b, tmp, len) == -1)
+				return -1;
+		}
+		return px_put(b, crlf, 2);
+	}
+	if (px_put_absolute(c, b, hd->h_value, hd->h_valuelen) == -1)
+		return -1;
+	return px_put(b, crlf, 2);
+}
+
 /* the client's head: status, our Server and Date, the upstream's fields */
 static int
 px_client_head(struct conn *c, struct proxy *px)
@@ -800,6 +875,11 @@ px_client_head(struct conn *c, struct proxy *px)
 
 		if (is_hidden(px->px_conf, hd))
 			continue;
+		if (is_named(hd, "location")) {
+			if (px_put_location(c, px, b, hd) == -1)
+				return -1;
+			continue;
+		}
 		if (px_put(b, hd->h_name, hd->h_namelen) == -1 ||
 		    px_put(b, ": ", 2) == -1 ||
 		    px_put(b, hd->h_value, hd->h_valuelen) == -1 ||
