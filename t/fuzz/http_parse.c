@@ -116,6 +116,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			assert(h.hh_status >= 400 && h.hh_reason != NULL);
 		}
 	}
+	/* the same head as an upstream's response */
+	if (end > 0) {
+		n = http_parse_response(buf, end, &h);
+		if (n > 0) {
+			assert(n == end);
+			assert(h.hh_code >= 100 && h.hh_code <= 999);
+			inside(buf, end, h.hh_phrase, h.hh_phraselen);
+			for (j = 0; j < h.hh_nheaders; j++) {
+				inside(buf, end, h.hh_headers[j].h_name,
+				    h.hh_headers[j].h_namelen);
+				inside(buf, end, h.hh_headers[j].h_value,
+				    h.hh_headers[j].h_valuelen);
+			}
+		} else {
+			assert(n == -1);
+			assert(h.hh_status == 502 && h.hh_reason != NULL);
+		}
+	}
 	/* the body after a head, as a chunked body; and the whole input */
 	if (end > 0)
 		check_chunked(buf + end, size - end);

@@ -535,9 +535,66 @@ test_chunked(void)
 	}
 }
 
+/* an upstream's response head */
+static void
+test_response(void)
+{
+	static const struct {
+		const char	*in;
+		int		 code;		/* 0: invalid */
+		const char	*phrase;
+	} cases[] = {
+		{ "HTTP/1.1 200 OK\r\nA: b\r\n\r\n", 200, "OK" },
+		{ "HTTP/1.0 404 Not Found\r\n\r\n", 404, "Not Found" },
+		{ "HTTP/1.1 204\r\n\r\n", 204, "" },
+		{ "HTTP/1.1 204 \r\n\r\n", 204, "" },
+		{ "HTTP/1.1 599 any \t text\r\n\r\n", 599, "any \t text" },
+		{ "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+		    101, "Switching Protocols" },
+		{ "HTTP/2.0 200 OK\r\n\r\n", 0, NULL },
+		{ "HTTP/1.1 20 OK\r\n\r\n", 0, NULL },
+		{ "HTTP/1.1 2000 OK\r\n\r\n", 0, NULL },
+		{ "HTTP/1.1 099 OK\r\n\r\n", 0, NULL },
+		{ "HTTP/1.1 200OK\r\n\r\n", 0, NULL },
+		{ "http/1.1 200 OK\r\n\r\n", 0, NULL },
+		{ "HTTP/1.1 200 O\x01K\r\n\r\n", 0, NULL },
+		{ "ICY 200 OK\r\n\r\n", 0, NULL },
+		{ "HTTP/1.1 200 OK\r\nA : b\r\n\r\n", 0, NULL },
+		{ "HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n", 0, NULL },
+		{ "HTTP/1.1 200 OK\r\nA: b\x7f\r\n\r\n", 0, NULL },
+	};
+	struct http_head h;
+	size_t i, len;
+	int rc;
+
+	for (i = 0; i < nitems(cases); i++) {
+		len = strlen(cases[i].in);
+		rc = http_parse_response(cases[i].in, len, &h);
+		if (cases[i].code == 0) {
+			ok(rc == -1 && h.hh_status == 502 && h.hh_reason != NULL,
+			    "response %zu is refused with 502", i);
+			continue;
+		}
+		ok(rc == (int)len, "response %zu parses whole", i);
+		is_int(h.hh_code, cases[i].code, "response %zu code", i);
+		ok(h.hh_phraselen == strlen(cases[i].phrase) &&
+		    memcmp(h.hh_phrase, cases[i].phrase, h.hh_phraselen) == 0,
+		    "response %zu reason phrase", i);
+	}
+	len = strlen("HTTP/1.1 200 OK\r\nX: 1\r\nY:2 \r\n\r\n");
+	rc = http_parse_response("HTTP/1.1 200 OK\r\nX: 1\r\nY:2 \r\n\r\n",
+	    len, &h);
+	is_int(rc, (int)len, "two fields");
+	is_int(h.hh_nheaders, 2, "two fields counted");
+	ok(h.hh_headers[1].h_valuelen == 1 && h.hh_headers[1].h_value[0] == '2',
+	    "trailing whitespace is not part of a value");
+	is_int(h.hh_version, 11, "version 1.1");
+}
+
 int
 main(void)
 {
+	test_response();
 	test_head_end();
 	test_head_end_incremental();
 	test_valid_request();
