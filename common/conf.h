@@ -67,6 +67,12 @@ struct conf_logfmt {
 	struct conf_logfmt	*lf_next;
 };
 
+/* a directory the workers write temporary files in (proxy_temp_path) */
+struct conf_tempdir {
+	char			*td_path;
+	struct conf_tempdir	*td_next;
+};
+
 /* a log file of the generation, opened by the master */
 struct conf_logfile {
 	char			*lf_path;
@@ -142,6 +148,12 @@ struct conf_proxy {
 	struct conf_proxy_redirect *px_redirects; /* NULL: off */
 	int			 px_redirect_set;
 	struct conf_proxy_redirect *px_redirect_default; /* of proxy_pass */
+	int			 px_buffering;
+	int64_t			 px_buffers_num;	/* proxy_buffers */
+	int64_t			 px_buffers_size;
+	int64_t			 px_busy_size;
+	int64_t			 px_max_temp;		/* 0: no spooling */
+	char			*px_temp_path;		/* absolute */
 };
 
 struct conf_loc {
@@ -243,6 +255,7 @@ struct gen {
 	struct conf_file	*g_files;	/* in reading order, for -T */
 	struct regex		*g_regexes;	/* freed with the generation */
 	struct conf_logfile	*g_logfiles;	/* access logs */
+	struct conf_tempdir	*g_tempdirs;	/* made by the master */
 	int			 g_errors;
 };
 
@@ -259,6 +272,9 @@ int		 conf_logs_open(struct gen *);
 void		 conf_logs_close(struct gen *);
 int		 conf_logs_reopen(struct gen *);
 int		 conf_logs_chown(struct gen *, uid_t, gid_t);
+
+/* conf_proxy.c: the temporary directories, made in the master */
+int		 conf_tempdirs_make(struct gen *, int chown_to, uid_t, gid_t);
 
 /* lookups used by the data path */
 struct conf_srv	*conf_find_server(const struct gen_listen *, const char *host,

@@ -94,6 +94,10 @@ int	 conf_proxy_set_hide(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 int	 conf_proxy_set_redirect(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
+int	 conf_proxy_set_buffers(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_proxy_set_temp_path(struct conf_parser *,
+	    const struct conf_cmd *, int, char **, void *);
 int	 conf_proxy_set_version(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 

@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "conf_int.h"
@@ -32,6 +33,9 @@ conf_proxy_init(struct conf_proxy *px)
 	px->px_buffer_size = UNSET;
 	px->px_pass_headers = px->px_pass_body = UNSET;
 	px->px_intercept_errors = UNSET;
+	px->px_buffering = UNSET;
+	px->px_buffers_num = px->px_buffers_size = px->px_busy_size = UNSET;
+	px->px_max_temp = UNSET;
 }
 
 static int
@@ -46,6 +50,81 @@ px_bad(struct conf_parser *cp, char **argv, const char *v)
 {
 	conf_error(cp, "invalid value \"%s\" in \"%s\" directive", v, argv[0]);
 	return -1;
+}
+
+static void
+tempdir_add(struct conf_parser *cp, char *path)
+{
+	struct conf_tempdir *td;
+
+	for (td = cp->cp_gen->g_tempdirs; td != NULL; td = td->td_next)
+		if (strcmp(td->td_path, path) == 0)
+			return;
+	td = arena_alloc(cp->cp_arena, sizeof(*td));
+	td->td_path = path;
+	td->td_next = cp->cp_gen->g_tempdirs;
+	cp->cp_gen->g_tempdirs = td;
+}
+
+/* proxy_buffers number size */
+int
+conf_proxy_set_buffers(struct conf_parser *cp, const struct conf_cmd *c,
+    int argc, char **argv, void *conf)
+{
+	struct conf_proxy *px = &((struct conf_loc *)conf)->lc_px;
+	long long n, size;
+
+	if (px->px_buffers_num != UNSET)
+		return px_dup(cp, argv);
+	if (str_parse_int(argv[1], 1024, &n) == -1 || n < 2) {
+		conf_error(cp, "there must be at least 2 \"proxy_buffers\"");
+		return -1;
+	}
+	if (str_parse_size(argv[2], &size) == -1 || size == 0)
+		return px_bad(cp, argv, argv[2]);
+	px->px_buffers_num = n;
+	px->px_buffers_size = size;
+	return 0;
+}
+
+int
+conf_proxy_set_temp_path(struct conf_parser *cp, const struct conf_cmd *c,
+    int argc, char **argv, void *conf)
+{
+	struct conf_proxy *px = &((struct conf_loc *)conf)->lc_px;
+
+	if (px->px_temp_path != NULL)
+		return px_dup(cp, argv);
+	if ((px->px_temp_path = conf_full_path(cp, argv[1], 0)) == NULL)
+		return -1;
+	tempdir_add(cp, px->px_temp_path);
+	return 0;
+}
+
+/*
+ * The master makes each temporary directory (0700) and gives it to the
+ * workers' user, as nginx does; an existing one is kept.
+ */
+int
+conf_tempdirs_make(struct gen *g, int chown_to, uid_t uid, gid_t gid)
+{
+	struct conf_tempdir *td;
+	int rc = 0;
+
+	for (td = g->g_tempdirs; td != NULL; td = td->td_next) {
+		if (mkdir(td->td_path, 0700) == -1 && errno != EEXIST) {
+			log_msg(LOG_EMERG, errno, "mkdir() \"%s\" failed",
+			    td->td_path);
+			rc = -1;
+			continue;
+		}
+		if (chown_to && chown(td->td_path, uid, gid) == -1) {
+			log_msg(LOG_EMERG, errno, "chown() \"%s\" failed",
+			    td->td_path);
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 /* "http://host[:port][/uri]": host is a name, an IPv4 or [IPv6] address */
@@ -337,7 +416,33 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 	PX_INHERIT(px_pass_headers, 1);
 	PX_INHERIT(px_pass_body, 1);
 	PX_INHERIT(px_intercept_errors, 0);
+	PX_INHERIT(px_buffering, 1);
+	PX_INHERIT(px_buffers_num, 8);
+	PX_INHERIT(px_buffers_size, 4096);
+	PX_INHERIT(px_max_temp, 1024LL * 1024 * 1024);
+	if (px->px_busy_size == UNSET)
+		px->px_busy_size = pp != NULL && pp->px_busy_size != UNSET ?
+		    pp->px_busy_size : 2 * MAX(px->px_buffer_size,
+		    px->px_buffers_size);
 #undef PX_INHERIT
+	if (px->px_temp_path == NULL) {
+		if (pp != NULL)
+			px->px_temp_path = pp->px_temp_path;
+		else {
+			px->px_temp_path = conf_full_path(cp, "proxy_temp", 0);
+			tempdir_add(cp, px->px_temp_path);
+		}
+	}
+	/* nginx's checks, so that a configuration it refuses fails here too */
+	if (px->px_busy_size < MAX(px->px_buffer_size, px->px_buffers_size)) {
+		conf_error(cp, "\"proxy_busy_buffers_size\" must be equal to or "
+		    "greater than the maximum of the value of "
+		    "\"proxy_buffer_size\" and one of the \"proxy_buffers\"");
+	} else if (px->px_busy_size > (px->px_buffers_num - 1) *
+	    px->px_buffers_size) {
+		conf_error(cp, "\"proxy_busy_buffers_size\" must be less than "
+		    "the size of all \"proxy_buffers\" minus one buffer");
+	}
 	if (!px->px_redirect_set && pp != NULL) {
 		px->px_redirects = pp->px_redirects;
 		px->px_redirect_set = pp->px_redirect_set;

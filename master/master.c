@@ -425,6 +425,14 @@ reload(void)
 		conf_free(g);
 		return;
 	}
+	if (conf_tempdirs_make(g, have_creds, creds.pc_uid, creds.pc_gid) ==
+	    -1) {
+		log_msg(LOG_ERR, 0, "reload failed: cannot make a temporary "
+		    "directory, keeping the running configuration");
+		listen_close_unused(cur);
+		conf_free(g);
+		return;
+	}
 	cur = g;
 	chown_logs();
 	/* before the fork: new children must not inherit removed sockets */
@@ -641,6 +649,9 @@ master_run(struct gen *g, struct master_opts *o)
 	}
 	master_signals_setup();
 	if (apply_main_settings(g) == -1)
+		return 1;
+	if (conf_tempdirs_make(g, have_creds, creds.pc_uid, creds.pc_gid) ==
+	    -1)
 		return 1;
 	chown_logs();
 	snprintf(pid_path, sizeof(pid_path), "%s", g->g_main->mc_pid);

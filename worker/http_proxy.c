@@ -15,6 +15,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 
 #include "clock.h"
@@ -57,6 +59,11 @@ struct proxy {
 	msec_t			 px_t_end;
 	int64_t			 px_bytes_sent;
 	int64_t			 px_bytes_received;
+	/* proxy_buffering: the client's bytes in a temporary file */
+	int			 px_spool_fd;
+	int			 px_nospool;	/* it could not be made */
+	off_t			 px_spool_r;	/* sent to the client up to */
+	off_t			 px_spool_w;	/* written up to */
 	int			 px_pass_body;	/* the request body goes on */
 	const char		*px_sp;		/* to the upstream next */
 	size_t			 px_slen;
@@ -84,6 +91,7 @@ px_get(void)
 	memset(px, 0, offsetof(struct proxy, px_head));
 	memset(&px->px_code, 0, sizeof(*px) - offsetof(struct proxy, px_code));
 	px->px_fd = -1;
+	px->px_spool_fd = -1;
 	return px;
 }
 
@@ -98,6 +106,8 @@ http_proxy_release(struct conn *c)
 		event_del(&px->px_ev);
 		close(px->px_fd);
 	}
+	if (px->px_spool_fd != -1)
+		close(px->px_spool_fd);
 	buf_put(px->px_buf);
 	buf_put(px->px_hbuf);
 	px->px_buf = px->px_hbuf = NULL;
@@ -444,7 +454,9 @@ http_proxy_start(struct conn *c)
 	px->px_conf = pc;
 	px->px_t_start = clock_now();
 	px->px_t_connect = px->px_t_header = px->px_t_end = -1;
-	size = MAX((size_t)pc->px_buffer_size, (size_t)CONN_OUTBUF);
+	/* the response in memory: at most proxy_buffers, as in nginx */
+	size = MAX((size_t)pc->px_buffer_size, (size_t)(pc->px_buffers_num *
+	    pc->px_buffers_size));
 	if ((px->px_buf = buf_get(size)) == NULL)
 		return px_fail(c, 500, "out of memory for a buffer");
 	if (px_build_request(c, px) == -1)
@@ -1123,12 +1135,118 @@ px_flush(struct conn *c, struct proxy *px)
 	return 1;
 }
 
+/* the upstream has sent everything: its connection goes now */
+static void
+px_upstream_done(struct proxy *px)
+{
+	if (px->px_fd == -1)
+		return;
+	px->px_t_end = clock_now();
+	event_del(&px->px_ev);
+	close(px->px_fd);
+	px->px_fd = -1;
+}
+
+static int
+px_spooled(const struct proxy *px)
+{
+	return px->px_spool_r < px->px_spool_w;
+}
+
+/*
+ * proxy_buffering: while the client is slower than the upstream, what
+ * is queued for it goes to an unlinked file under proxy_temp_path, up
+ * to proxy_max_temp_file_size, and the upstream is read on; the client
+ * is then served from the file.  So a slow client holds no upstream
+ * connection and no more memory than one buffer.
+ */
+static int
+px_can_spool(struct conn *c, struct proxy *px)
+{
+	const struct conf_proxy *pc = px->px_conf;
+
+	if (!pc->px_buffering || pc->px_max_temp == 0 || px->px_nospool ||
+	    px->px_spool_w >= pc->px_max_temp)
+		return 0;
+	if (px->px_spool_fd != -1)
+		return 1;
+	px->px_spool_fd = open(pc->px_temp_path, O_TMPFILE | O_RDWR |
+	    O_CLOEXEC, 0600);
+	if (px->px_spool_fd == -1) {
+		conn_log(c, LOG_CRIT, "open() \"%s\" for a temporary file "
+		    "failed (%d: %s)", pc->px_temp_path, errno,
+		    strerror(errno));
+		px->px_nospool = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+px_spool_write(struct conn *c, struct proxy *px)
+{
+	ssize_t n;
+
+	while (px->px_iovcnt > 0) {
+		n = pwritev(px->px_spool_fd, px->px_iov, px->px_iovcnt,
+		    px->px_spool_w);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			conn_log(c, LOG_CRIT, "pwritev() to a temporary file "
+			    "failed (%d: %s)", errno, strerror(errno));
+			return -1;
+		}
+		px->px_spool_w += n;
+		while (px->px_iovcnt > 0 &&
+		    (size_t)n >= px->px_iov[0].iov_len) {
+			n -= px->px_iov[0].iov_len;
+			memmove(px->px_iov, px->px_iov + 1, --px->px_iovcnt *
+			    sizeof(struct iovec));
+		}
+		if (px->px_iovcnt > 0) {
+			px->px_iov[0].iov_base = (char *)px->px_iov[0].iov_base +
+			    n;
+			px->px_iov[0].iov_len -= n;
+		}
+	}
+	return 0;
+}
+
+/* from the file to the client: 1 all sent, 0 wait, -1 error */
+static int
+px_spool_send(struct conn *c, struct proxy *px)
+{
+	ssize_t n;
+
+	while (px_spooled(px)) {
+		if (!c->c_writable)
+			return 0;
+		n = sendfile(c->c_fd, px->px_spool_fd, &px->px_spool_r,
+		    px->px_spool_w - px->px_spool_r);
+		if (n > 0) {
+			c->c_req.r_sent += n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			c->c_writable = 0;
+			return 0;
+		}
+		return -1;
+	}
+	/* drained: the file is written from its start again */
+	px->px_spool_r = px->px_spool_w = 0;
+	return 1;
+}
+
 int
 http_proxy_step_body(struct conn *c)
 {
 	struct proxy *px = c->c_proxy;
 	struct buf *out = c->c_out, *b = px->px_buf;
-	int rc;
+	int rc, blocked;
 
 	/* the head first, with the first piece of the body behind it */
 	if (out != NULL && out->b_pos < out->b_last && px->px_iovcnt == 0) {
@@ -1148,22 +1266,35 @@ http_proxy_step_body(struct conn *c)
 		}
 	}
 	for (;;) {
-		rc = px_flush(c, px);
-		if (rc == -1) {
-			c->c_action = "sending to client";
-			conn_log(c, LOG_INFO, "writev() failed (%d: %s)", errno,
-			    strerror(errno));
-			return CS_CLOSE;
+		blocked = 0;
+		if (px_spooled(px) && (rc = px_spool_send(c, px)) != 1) {
+			if (rc == -1)
+				goto client_error;
+			blocked = 1;
 		}
-		if (rc == 0) {
+		if (!blocked && px->px_iovcnt > 0 &&
+		    (rc = px_flush(c, px)) != 1) {
+			if (rc == -1)
+				goto client_error;
+			blocked = 1;
+		}
+		if (blocked && px->px_fd != -1 && px_can_spool(c, px)) {
+			if (px_spool_write(c, px) == -1)
+				return CS_CLOSE;
+		} else if (blocked) {
+			/* back-pressure: the upstream waits for the client */
 			if (!timer_is_armed(&c->c_timer))
 				timer_set(&c->c_timer,
 				    c->c_req.r_loc->lc_send_timeout);
 			return CS_WAIT;
 		}
 		timer_cancel(&c->c_timer);
-		if (px_body_done(px))
-			break;
+		if (px_body_done(px) && px->px_iovcnt == 0) {
+			px_upstream_done(px);
+			if (!px_spooled(px))
+				break;
+			continue;
+		}
 		if ((rc = px_take(c, px)) == -1)
 			goto invalid;
 		if (rc == 1)
@@ -1186,16 +1317,17 @@ http_proxy_step_body(struct conn *c)
 			return CS_CLOSE;
 		}
 	}
-	/* done: the upstream connection goes, the client's may stay */
-	px->px_t_end = clock_now();
-	event_del(&px->px_ev);
-	close(px->px_fd);
-	px->px_fd = -1;
+	/* done: the client's connection may stay */
 	buf_put(c->c_out);
 	c->c_out = NULL;
 	if (c->c_req.r_has_body)
 		return c->c_req.r_keepalive ? CS_DISCARD_BODY : CS_DONE;
 	return CS_DONE;
+client_error:
+	c->c_action = "sending to client";
+	conn_log(c, LOG_INFO, "writev() failed (%d: %s)", errno,
+	    strerror(errno));
+	return CS_CLOSE;
 invalid:
 	conn_log(c, LOG_ERR, "upstream sent invalid chunked response");
 	return CS_CLOSE;
