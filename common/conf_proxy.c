@@ -97,13 +97,13 @@ conf_proxy_set_temp_path(struct conf_parser *cp, const struct conf_cmd *c,
 		return px_dup(cp, argv);
 	if ((px->px_temp_path = conf_full_path(cp, argv[1], 0)) == NULL)
 		return -1;
-	tempdir_add(cp, px->px_temp_path);
 	return 0;
 }
 
 /*
- * The master makes each temporary directory (0700) and gives it to the
- * workers' user, as nginx does; an existing one is kept.
+ * The master makes each temporary directory that a proxy_pass location
+ * uses (0700) and gives it to the workers' user; an existing one is
+ * kept.
  */
 int
 conf_tempdirs_make(struct gen *g, int chown_to, uid_t uid, gid_t gid)
@@ -428,11 +428,12 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 	if (px->px_temp_path == NULL) {
 		if (pp != NULL)
 			px->px_temp_path = pp->px_temp_path;
-		else {
+		else
 			px->px_temp_path = conf_full_path(cp, "proxy_temp", 0);
-			tempdir_add(cp, px->px_temp_path);
-		}
 	}
+	/* only a directory that a proxy_pass location uses is made */
+	if (px->px_pass)
+		tempdir_add(cp, px->px_temp_path);
 	/* nginx's checks, so that a configuration it refuses fails here too */
 	if (px->px_busy_size < MAX(px->px_buffer_size, px->px_buffers_size)) {
 		conf_error(cp, "\"proxy_busy_buffers_size\" must be equal to or "
