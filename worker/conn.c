@@ -592,7 +592,7 @@ step_close(struct conn *c)
 	http_log_request(c);
 	http_proxy_release(c);
 	timer_cancel(&c->c_timer);
-	event_del(&c->c_ev);
+	/* close() takes the descriptor out of epoll: it is ours alone */
 	close(c->c_fd);
 	c->c_fd = -1;
 	buf_put(c->c_in);

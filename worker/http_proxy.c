@@ -102,10 +102,9 @@ http_proxy_release(struct conn *c)
 
 	if (px == NULL)
 		return;
-	if (px->px_fd != -1) {
-		event_del(&px->px_ev);
+	/* close() takes the descriptor out of epoll: it is ours alone */
+	if (px->px_fd != -1)
 		close(px->px_fd);
-	}
 	if (px->px_spool_fd != -1)
 		close(px->px_spool_fd);
 	buf_put(px->px_buf);
@@ -162,7 +161,6 @@ px_fail(struct conn *c, int status, const char *fmt, ...)
 	/* the request body may be half read: the connection cannot go on */
 	c->c_req.r_keepalive = 0;
 	if (c->c_proxy != NULL && c->c_proxy->px_fd != -1) {
-		event_del(&c->c_proxy->px_ev);
 		close(c->c_proxy->px_fd);
 		c->c_proxy->px_fd = -1;
 	}
@@ -471,7 +469,9 @@ http_proxy_start(struct conn *c)
 	if (fd == -1)
 		return px_fail(c, 502, "socket() failed (%d: %s)", errno,
 		    strerror(errno));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	/* the head goes in one write; a body after it must not wait */
+	if (r->r_has_body)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	px->px_fd = fd;
 	px->px_ev.ev_fd = fd;
 	px->px_ev.ev_handler = px_on_event;
@@ -500,17 +500,10 @@ int
 http_proxy_step_connect(struct conn *c)
 {
 	struct proxy *px = c->c_proxy;
-	socklen_t len = sizeof(int);
-	int err = 0;
 
 	if (!px->px_writable && !px->px_readable)
 		return CS_WAIT;
-	if (getsockopt(px->px_fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
-	if (err != 0)
-		return px_fail(c, 502, "connect() failed (%d: %s)", err,
-		    strerror(err));
-	px->px_connected = 1;
+	/* a failed connect shows as the error of the first write */
 	px->px_t_connect = clock_now();
 	timer_cancel(&c->c_timer);
 	c->c_action = "sending request to upstream";
@@ -567,9 +560,15 @@ http_proxy_step_send(struct conn *c)
 			rc = px_write(c, px, px->px_sp, px->px_slen, &done);
 			px->px_sp += done;
 			px->px_slen -= done;
+			if (rc == -1 && !px->px_connected) {
+				c->c_action = "connecting to upstream";
+				return px_fail(c, 502, "connect() failed (%d: "
+				    "%s)", errno, strerror(errno));
+			}
 			if (rc == -1)
 				return px_fail(c, 502, "write() failed (%d: "
 				    "%s)", errno, strerror(errno));
+			px->px_connected = 1;
 			if (rc == 0)
 				goto wait_upstream;
 		}
@@ -990,7 +989,6 @@ http_proxy_step_head(struct conn *c)
 	if (px->px_conf->px_intercept_errors && px->px_code >= 300) {
 		int code = px->px_code;
 
-		event_del(&px->px_ev);
 		close(px->px_fd);
 		px->px_fd = -1;
 		c->c_req.r_keepalive = 0;
@@ -1142,7 +1140,6 @@ px_upstream_done(struct proxy *px)
 	if (px->px_fd == -1)
 		return;
 	px->px_t_end = clock_now();
-	event_del(&px->px_ev);
 	close(px->px_fd);
 	px->px_fd = -1;
 }
