@@ -154,6 +154,9 @@ struct conf_proxy {
 	int64_t			 px_busy_size;
 	int64_t			 px_max_temp;		/* 0: no spooling */
 	char			*px_temp_path;		/* absolute */
+	int			 px_request_buffering;
+	int64_t			 px_body_buffer;	/* client_body_buffer_size */
+	char			*px_body_temp;		/* client_body_temp_path */
 };
 
 struct conf_loc {

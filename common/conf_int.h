@@ -98,6 +98,8 @@ int	 conf_proxy_set_buffers(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 int	 conf_proxy_set_temp_path(struct conf_parser *,
 	    const struct conf_cmd *, int, char **, void *);
+int	 conf_proxy_set_body_temp(struct conf_parser *,
+	    const struct conf_cmd *, int, char **, void *);
 int	 conf_proxy_set_version(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 

@@ -36,6 +36,8 @@ conf_proxy_init(struct conf_proxy *px)
 	px->px_buffering = UNSET;
 	px->px_buffers_num = px->px_buffers_size = px->px_busy_size = UNSET;
 	px->px_max_temp = UNSET;
+	px->px_request_buffering = UNSET;
+	px->px_body_buffer = UNSET;
 }
 
 static int
@@ -96,6 +98,19 @@ conf_proxy_set_temp_path(struct conf_parser *cp, const struct conf_cmd *c,
 	if (px->px_temp_path != NULL)
 		return px_dup(cp, argv);
 	if ((px->px_temp_path = conf_full_path(cp, argv[1], 0)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+conf_proxy_set_body_temp(struct conf_parser *cp, const struct conf_cmd *c,
+    int argc, char **argv, void *conf)
+{
+	struct conf_proxy *px = &((struct conf_loc *)conf)->lc_px;
+
+	if (px->px_body_temp != NULL)
+		return px_dup(cp, argv);
+	if ((px->px_body_temp = conf_full_path(cp, argv[1], 0)) == NULL)
 		return -1;
 	return 0;
 }
@@ -420,6 +435,8 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 	PX_INHERIT(px_buffers_num, 8);
 	PX_INHERIT(px_buffers_size, 4096);
 	PX_INHERIT(px_max_temp, 1024LL * 1024 * 1024);
+	PX_INHERIT(px_request_buffering, 1);
+	PX_INHERIT(px_body_buffer, 16384);
 	if (px->px_busy_size == UNSET)
 		px->px_busy_size = pp != NULL && pp->px_busy_size != UNSET ?
 		    pp->px_busy_size : 2 * MAX(px->px_buffer_size,
@@ -431,9 +448,18 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 		else
 			px->px_temp_path = conf_full_path(cp, "proxy_temp", 0);
 	}
+	if (px->px_body_temp == NULL) {
+		if (pp != NULL)
+			px->px_body_temp = pp->px_body_temp;
+		else
+			px->px_body_temp = conf_full_path(cp, "client_body_temp",
+			    0);
+	}
 	/* only a directory that a proxy_pass location uses is made */
-	if (px->px_pass)
+	if (px->px_pass) {
 		tempdir_add(cp, px->px_temp_path);
+		tempdir_add(cp, px->px_body_temp);
+	}
 	/* nginx's checks, so that a configuration it refuses fails here too */
 	if (px->px_busy_size < MAX(px->px_buffer_size, px->px_buffers_size)) {
 		conf_error(cp, "\"proxy_busy_buffers_size\" must be equal to or "

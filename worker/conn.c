@@ -35,7 +35,7 @@ static void conn_run(struct conn *);
 
 static const char *const state_names[CS_NSTATES] = {
 	"read_head", "process", "send", "discard_body", "done", "idle",
-	"linger", "close", "proxy_connect", "proxy_send", "proxy_head",
+	"linger", "close", "proxy_read_body", "proxy_connect", "proxy_send", "proxy_head",
 	"proxy_body", "proxy_tunnel",
 };
 
@@ -159,7 +159,8 @@ conn_on_timer(struct timer *t)
 	struct conn *c = t->t_data;
 	const char *why;
 
-	if (c->c_state >= CS_PROXY_CONNECT && c->c_state <= CS_PROXY_TUNNEL) {
+	if (c->c_state >= CS_PROXY_READ_BODY &&
+	    c->c_state <= CS_PROXY_TUNNEL) {
 		conn_set_state(c, http_proxy_timeout(c));
 		conn_run(c);
 		return;
@@ -485,8 +486,14 @@ step_discard_body(struct conn *c)
 			conn_log(c, LOG_INFO, "%s", c->c_req.r_chunk.hc_reason);
 			return CS_CLOSE;
 		}
-		if (b->b_pos == b->b_last)
+		if (b->b_pos == b->b_last) {
+			if (http_head_detach(c) == -1) {
+				conn_log(c, LOG_ALERT, "out of memory for a "
+				    "buffer");
+				return CS_CLOSE;
+			}
 			b->b_pos = b->b_last = b->b_start;
+		}
 		if (!c->c_readable)
 			break;
 		rc = conn_read(c);
@@ -623,6 +630,7 @@ static const conn_step steps[CS_NSTATES] = {
 	[CS_IDLE] = step_idle,
 	[CS_LINGER] = step_linger,
 	[CS_CLOSE] = step_close,
+	[CS_PROXY_READ_BODY] = http_proxy_step_read_body,
 	[CS_PROXY_CONNECT] = http_proxy_step_connect,
 	[CS_PROXY_SEND] = http_proxy_step_send,
 	[CS_PROXY_HEAD] = http_proxy_step_head,

@@ -27,7 +27,8 @@ enum conn_state {
 	CS_IDLE,		/* keep-alive: waiting for the next request */
 	CS_LINGER,		/* closing: our side shut, draining input */
 	CS_CLOSE,		/* release everything */
-	CS_PROXY_CONNECT,	/* proxy_pass: connecting to the upstream */
+	CS_PROXY_READ_BODY,	/* proxy_pass: reading the request body */
+	CS_PROXY_CONNECT,	/* connecting to the upstream */
 	CS_PROXY_SEND,		/* sending the request and its body */
 	CS_PROXY_HEAD,		/* reading the response head */
 	CS_PROXY_BODY,		/* relaying the response */

@@ -73,6 +73,46 @@ http_req_reset(struct conn *c)
 	c->c_scratch = NULL;
 	buf_put(c->c_redirect);
 	c->c_redirect = NULL;
+	buf_put(r->r_headbuf);
+	r->r_headbuf = NULL;
+}
+
+/*
+ * The request head moves to a buffer of its own before c_in is read
+ * into again for the body, so that everything pointing into it ($request
+ * in the access log, the headers a proxy sends) stays valid.  0 or -1.
+ */
+int
+http_head_detach(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	struct http_head *h = &r->r_head;
+	const char *lo = r->r_head0, *hi = r->r_head0 + r->r_headlen;
+	ptrdiff_t d;
+	int i;
+
+#define MOVE(p) do {							\
+	if ((p) != NULL && (p) >= lo && (p) < hi)			\
+		(p) += d;						\
+} while (0)
+	if (r->r_headbuf != NULL || lo == NULL)
+		return 0;
+	if ((r->r_headbuf = buf_get(c->c_in->b_end - c->c_in->b_start)) == NULL)
+		return -1;
+	memcpy(r->r_headbuf->b_start, lo, r->r_headlen);
+	d = r->r_headbuf->b_start - lo;
+	MOVE(h->hh_method);
+	MOVE(h->hh_target);
+	for (i = 0; i < h->hh_nheaders; i++) {
+		MOVE(h->hh_headers[i].h_name);
+		MOVE(h->hh_headers[i].h_value);
+	}
+	MOVE(r->r_host);
+	MOVE(r->r_path);
+	MOVE(r->r_args);
+	r->r_head0 = r->r_headbuf->b_start;
+#undef MOVE
+	return 0;
 }
 
 /* append to the output buffer; -1 when it does not fit */
@@ -644,6 +684,7 @@ http_process(struct conn *c)
 	struct buf *in = c->c_in;
 	int rc;
 
+	r->r_head0 = in->b_pos;
 	if (http_parse_request(in->b_pos, r->r_headlen, &r->r_head) == -1) {
 		return http_fail(c, r->r_head.hh_status, r->r_head.hh_reason);
 	}

@@ -39,6 +39,8 @@ struct http_req {
 	int			 r_logged;
 	int			 r_redirects;	/* internal redirects so far */
 	int			 r_body_checked; /* body_precheck() ran */
+	const char		*r_head0;	/* where the head began in c_in */
+	struct buf		*r_headbuf;	/* the head, once moved */
 	char			 r_id[33];	/* $request_id, made on use */
 	struct regex_captures	 r_cap;		/* of the last regex match */
 	struct conf_srv		*r_srv;
@@ -52,6 +54,7 @@ int	 http_error(struct conn *, int status, const char *reason);
 void	 http_req_reset(struct conn *);
 int	 http_special(struct conn *, int status);
 int	 http_keepalive_ok(struct conn *);
+int	 http_head_detach(struct conn *);
 int	 http_internal_redirect(struct conn *, const char *uri, size_t len);
 int	 http_named_redirect(struct conn *, struct conf_loc *named);
 

@@ -64,6 +64,12 @@ struct proxy {
 	int			 px_nospool;	/* it could not be made */
 	off_t			 px_spool_r;	/* sent to the client up to */
 	off_t			 px_spool_w;	/* written up to */
+	/* proxy_request_buffering: the whole body before the upstream */
+	int			 px_rbuffered;
+	struct buf		*px_rbody;	/* in memory, while it fits */
+	int			 px_rfd;	/* or in a file */
+	off_t			 px_rlen;	/* its length */
+	off_t			 px_rsent;	/* sent to the upstream */
 	int			 px_pass_body;	/* the request body goes on */
 	const char		*px_sp;		/* to the upstream next */
 	size_t			 px_slen;
@@ -92,6 +98,7 @@ px_get(void)
 	memset(&px->px_code, 0, sizeof(*px) - offsetof(struct proxy, px_code));
 	px->px_fd = -1;
 	px->px_spool_fd = -1;
+	px->px_rfd = -1;
 	return px;
 }
 
@@ -107,6 +114,10 @@ http_proxy_release(struct conn *c)
 		close(px->px_fd);
 	if (px->px_spool_fd != -1)
 		close(px->px_spool_fd);
+	if (px->px_rfd != -1)
+		close(px->px_rfd);
+	buf_put(px->px_rbody);
+	px->px_rbody = NULL;
 	buf_put(px->px_buf);
 	buf_put(px->px_hbuf);
 	px->px_buf = px->px_hbuf = NULL;
@@ -268,6 +279,8 @@ is_hop_request(const struct http_header *h)
 }
 
 static int px_start_tunnel(struct conn *, struct proxy *);
+static int px_write(struct conn *, struct proxy *, const char *, size_t,
+    size_t *);
 
 /*
  * The head moves out of px_buf, which the body reuses, so that the
@@ -398,7 +411,12 @@ px_build_request(struct conn *c, struct proxy *px)
 		if (px_put(b, crlf, 2) == -1)
 			return -1;
 	}
-	if (r->r_has_body && pc->px_pass_body) {
+	if (px->px_rbuffered && pc->px_pass_body) {
+		n = snprintf(num, sizeof(num), "Content-Length: %lld\r\n",
+		    (long long)px->px_rlen);
+		if (px_put(b, num, n) == -1)
+			return -1;
+	} else if (r->r_has_body && pc->px_pass_body) {
 		if (r->r_chunked) {
 			if (px_put(b, "Transfer-Encoding: chunked\r\n", 28) ==
 			    -1)
@@ -430,37 +448,18 @@ px_build_request(struct conn *c, struct proxy *px)
 	return px_put(b, crlf, 2);
 }
 
-int
-http_proxy_start(struct conn *c)
+/* build the request and start connecting: the next state */
+static int
+px_connect(struct conn *c, struct proxy *px)
 {
 	struct http_req *r = &c->c_req;
-	const struct conf_proxy *pc = &r->r_loc->lc_px;
-	struct proxy *px;
-	size_t size;
+	const struct conf_proxy *pc = px->px_conf;
 	int fd, on = 1;
 
-	if (r->r_has_body && r->r_chunked && pc->px_pass_body &&
-	    pc->px_http_version == 10) {
-		conn_log(c, LOG_ERR, "a chunked request body cannot go to an "
-		    "HTTP/1.0 upstream; set \"proxy_http_version 1.1\"");
-		return http_special(c, 411);
-	}
-	if ((px = px_get()) == NULL)
-		return http_special(c, 500);
-	c->c_proxy = px;
-	px->px_c = c;
-	px->px_conf = pc;
-	px->px_t_start = clock_now();
-	px->px_t_connect = px->px_t_header = px->px_t_end = -1;
-	/* the response in memory: at most proxy_buffers, as in nginx */
-	size = MAX((size_t)pc->px_buffer_size, (size_t)(pc->px_buffers_num *
-	    pc->px_buffers_size));
-	if ((px->px_buf = buf_get(size)) == NULL)
-		return px_fail(c, 500, "out of memory for a buffer");
 	if (px_build_request(c, px) == -1)
 		return px_fail(c, 500, "the request to the upstream does not "
-		    "fit %zu bytes", size);
-	px->px_pass_body = pc->px_pass_body;
+		    "fit %zu bytes", (size_t)(px->px_buf->b_end -
+		    px->px_buf->b_start));
 	px->px_sp = px->px_buf->b_start;
 	px->px_slen = px->px_buf->b_last - px->px_buf->b_start;
 
@@ -470,12 +469,13 @@ http_proxy_start(struct conn *c)
 		return px_fail(c, 502, "socket() failed (%d: %s)", errno,
 		    strerror(errno));
 	/* the head goes in one write; a body after it must not wait */
-	if (r->r_has_body)
+	if (r->r_has_body || px->px_rbuffered)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	px->px_fd = fd;
 	px->px_ev.ev_fd = fd;
 	px->px_ev.ev_handler = px_on_event;
 	px->px_ev.ev_data = px;
+	px->px_t_start = clock_now();
 	c->c_action = "connecting to upstream";
 	if (connect(fd, (struct sockaddr *)&pc->px_addr, pc->px_addrlen) ==
 	    -1 && errno != EINPROGRESS)
@@ -485,6 +485,32 @@ http_proxy_start(struct conn *c)
 	    -1)
 		return px_fail(c, 502, "epoll_ctl() failed (%d: %s)", errno,
 		    strerror(errno));
+	timer_cancel(&c->c_timer);
+	timer_set(&c->c_timer, pc->px_connect_timeout);
+	return CS_PROXY_CONNECT;
+}
+
+int
+http_proxy_start(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_proxy *pc = &r->r_loc->lc_px;
+	struct proxy *px;
+	size_t size;
+
+	if ((px = px_get()) == NULL)
+		return http_special(c, 500);
+	c->c_proxy = px;
+	px->px_c = c;
+	px->px_conf = pc;
+	px->px_pass_body = pc->px_pass_body;
+	px->px_t_start = clock_now();
+	px->px_t_connect = px->px_t_header = px->px_t_end = -1;
+	/* the response in memory: at most proxy_buffers, as in nginx */
+	size = MAX((size_t)pc->px_buffer_size, (size_t)(pc->px_buffers_num *
+	    pc->px_buffers_size));
+	if ((px->px_buf = buf_get(size)) == NULL)
+		return px_fail(c, 500, "out of memory for a buffer");
 	/* the client waits for this before it sends the body */
 	if (r->r_has_body && r->r_expect && r->r_head.hh_version == 11 &&
 	    c->c_in->b_pos == c->c_in->b_last) {
@@ -492,8 +518,176 @@ http_proxy_start(struct conn *c)
 
 		(void)n;	/* a client that misses it sends anyway */
 	}
-	timer_set(&c->c_timer, pc->px_connect_timeout);
-	return CS_PROXY_CONNECT;
+	/*
+	 * proxy_request_buffering (and any chunked body to an HTTP/1.0
+	 * upstream): the whole body is read first, so a slow client holds
+	 * no upstream connection and the upstream gets a Content-Length
+	 */
+	if (r->r_has_body && pc->px_pass_body && (pc->px_request_buffering ||
+	    (r->r_chunked && pc->px_http_version == 10))) {
+		px->px_rbuffered = 1;
+		c->c_action = "reading client request body";
+		timer_set(&c->c_timer, r->r_loc->lc_client_body_timeout);
+		return CS_PROXY_READ_BODY;
+	}
+	return px_connect(c, px);
+}
+
+/* keep a piece of the request body: memory first, then the file */
+static int
+px_body_keep(struct conn *c, struct proxy *px, const char *p, size_t len)
+{
+	const struct conf_proxy *pc = px->px_conf;
+	struct buf *m = px->px_rbody;
+	ssize_t n;
+
+	if (px->px_rfd == -1) {
+		if (m == NULL && (m = px->px_rbody =
+		    buf_get(pc->px_body_buffer)) == NULL)
+			return -1;
+		if ((size_t)(m->b_end - m->b_last) >= len) {
+			memcpy(m->b_last, p, len);
+			m->b_last += len;
+			px->px_rlen += len;
+			return 0;
+		}
+		/* too large for memory: all of it goes to a file */
+		px->px_rfd = open(pc->px_body_temp, O_TMPFILE | O_RDWR |
+		    O_CLOEXEC, 0600);
+		if (px->px_rfd == -1) {
+			conn_log(c, LOG_CRIT, "open() \"%s\" for a temporary "
+			    "file failed (%d: %s)", pc->px_body_temp, errno,
+			    strerror(errno));
+			return -1;
+		}
+		if (m->b_last > m->b_start && pwrite(px->px_rfd, m->b_start,
+		    m->b_last - m->b_start, 0) != m->b_last - m->b_start)
+			goto fail;
+		buf_put(m);
+		px->px_rbody = NULL;
+	}
+	while (len > 0) {
+		n = pwrite(px->px_rfd, p, len, px->px_rlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		p += n;
+		len -= n;
+		px->px_rlen += n;
+	}
+	return 0;
+fail:
+	conn_log(c, LOG_CRIT, "pwrite() to a temporary file failed (%d: %s)",
+	    errno, strerror(errno));
+	return -1;
+}
+
+/* read the whole request body, decoded, before connecting */
+int
+http_proxy_step_read_body(struct conn *c)
+{
+	struct proxy *px = c->c_proxy;
+	struct http_req *r = &c->c_req;
+	struct buf *in = c->c_in;
+	int64_t max = r->r_loc->lc_client_max_body_size;
+	const char *d;
+	size_t have, dlen;
+	ssize_t n;
+	int rc;
+
+	while (r->r_has_body) {
+		if (in->b_pos == in->b_last) {
+			if (http_head_detach(c) == -1)
+				return px_fail(c, 500, "out of memory for a "
+				    "buffer");
+			in->b_pos = in->b_last = in->b_start;
+			if (!c->c_readable)
+				goto wait;
+			rc = conn_read(c);
+			if (rc == IO_AGAIN)
+				goto wait;
+			if (rc != IO_OK) {
+				conn_log(c, LOG_INFO, "client prematurely "
+				    "closed connection");
+				return CS_CLOSE;
+			}
+			timer_set(&c->c_timer,
+			    r->r_loc->lc_client_body_timeout);
+		}
+		if (!r->r_chunked) {
+			have = MIN((size_t)(in->b_last - in->b_pos),
+			    (size_t)r->r_body_left);
+			if (px_body_keep(c, px, in->b_pos, have) == -1)
+				return px_fail(c, 500, "the request body "
+				    "could not be kept");
+			in->b_pos += have;
+			r->r_length += have;
+			if ((r->r_body_left -= have) == 0)
+				r->r_has_body = 0;
+			continue;
+		}
+		n = http_chunked_step(&r->r_chunk, in->b_pos, in->b_last -
+		    in->b_pos, &d, &dlen);
+		if (n == -1)
+			return px_fail(c, 400, "%s", r->r_chunk.hc_reason);
+		in->b_pos += n;
+		r->r_length += n;
+		if (max > 0 && px->px_rlen + (off_t)dlen > max) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "client intended to send "
+			    "too large chunked body: %lld+%zu bytes",
+			    (long long)px->px_rlen, dlen);
+			return px_fail(c, 413, "%s", why);
+		}
+		if (dlen > 0 && px_body_keep(c, px, d, dlen) == -1)
+			return px_fail(c, 500, "the request body could not be "
+			    "kept");
+		if (http_chunked_done(&r->r_chunk))
+			r->r_has_body = 0;
+	}
+	return px_connect(c, px);
+wait:
+	if (!timer_is_armed(&c->c_timer))
+		timer_set(&c->c_timer, r->r_loc->lc_client_body_timeout);
+	return CS_WAIT;
+}
+
+/* the kept body to the upstream: 1 all sent, 0 wait, -1 error */
+static int
+px_send_kept(struct conn *c, struct proxy *px)
+{
+	size_t done;
+	ssize_t n;
+	int rc;
+
+	while (px->px_rsent < px->px_rlen) {
+		if (px->px_rbody != NULL) {
+			rc = px_write(c, px, px->px_rbody->b_start +
+			    px->px_rsent, px->px_rlen - px->px_rsent, &done);
+			px->px_rsent += done;
+			if (rc != 1)
+				return rc;
+			continue;
+		}
+		if (!px->px_writable)
+			return 0;
+		n = sendfile(px->px_fd, px->px_rfd, &px->px_rsent,
+		    px->px_rlen - px->px_rsent);
+		if (n > 0) {
+			px->px_bytes_sent += n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			px->px_writable = 0;
+			return 0;
+		}
+		return -1;
+	}
+	return 1;
 }
 
 int
@@ -572,10 +766,22 @@ http_proxy_step_send(struct conn *c)
 			if (rc == 0)
 				goto wait_upstream;
 		}
+		if (px->px_rbuffered) {
+			rc = px_send_kept(c, px);
+			if (rc == -1)
+				return px_fail(c, 502, "write() failed (%d: "
+				    "%s)", errno, strerror(errno));
+			if (rc == 0)
+				goto wait_upstream;
+			break;
+		}
 		if (!r->r_has_body)
 			break;
 		/* the next piece of the body, from what the client sent */
 		if (in->b_pos == in->b_last) {
+			if (http_head_detach(c) == -1)
+				return px_fail(c, 500, "out of memory for a "
+				    "buffer");
 			in->b_pos = in->b_last = in->b_start;
 			if (!c->c_readable)
 				goto wait_client;
@@ -1396,6 +1602,8 @@ px_start_tunnel(struct conn *c, struct proxy *px)
 	if (px_put(b, "Connection: upgrade\r\n\r\n", 23) == -1)
 		return px_fail(c, 502, "upstream sent too big header");
 	c->c_req.r_headout = b->b_last - b->b_start;
+	if (http_head_detach(c) == -1)
+		return px_fail(c, 500, "out of memory for a buffer");
 	c->c_action = "proxying upgraded connection";
 	timer_cancel(&c->c_timer);
 	timer_set(&c->c_timer, px->px_conf->px_read_timeout);
@@ -1476,6 +1684,10 @@ int
 http_proxy_timeout(struct conn *c)
 {
 	switch (c->c_state) {
+	case CS_PROXY_READ_BODY:
+		c->c_req.r_keepalive = 0;
+		conn_log(c, LOG_INFO, "client timed out");
+		return CS_CLOSE;
 	case CS_PROXY_CONNECT:
 		return px_fail(c, 504, "upstream timed out (110: Connection "
 		    "timed out)");

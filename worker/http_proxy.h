@@ -12,6 +12,7 @@ struct conn;
 int	 http_proxy_start(struct conn *);
 
 /* the steps of the CS_PROXY_* states */
+int	 http_proxy_step_read_body(struct conn *);
 int	 http_proxy_step_connect(struct conn *);
 int	 http_proxy_step_send(struct conn *);
 int	 http_proxy_step_head(struct conn *);
