@@ -155,6 +155,10 @@ struct conf_proxy {
 	int64_t			 px_max_temp;		/* 0: no spooling */
 	char			*px_temp_path;		/* absolute */
 	int			 px_request_buffering;
+	/* the upstream's keepalive N, keepalive_timeout, keepalive_requests */
+	int64_t			 px_keepalive;		/* 0: none */
+	msec_t			 px_keepalive_timeout;
+	int64_t			 px_keepalive_requests;
 	int64_t			 px_body_buffer;	/* client_body_buffer_size */
 	char			*px_body_temp;		/* client_body_temp_path */
 };

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "http_log.h"
 #include "http_proxy.h"
+#include "upool.h"
 #include "log.h"
 
 int worker_stopping;
@@ -668,6 +669,7 @@ conn_shutdown_begin(void)
 	struct conn *c, *next;
 
 	worker_stopping = 1;
+	upool_close_idle();
 	for (c = active; c != NULL; c = next) {
 		next = c->c_next;
 		if (c->c_state == CS_IDLE) {

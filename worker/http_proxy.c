@@ -24,6 +24,7 @@
 #include "http_proxy.h"
 #include "http_var.h"
 #include "log.h"
+#include "upool.h"
 
 enum px_framing {
 	PXF_NONE = 0,		/* no body: HEAD, 1xx, 204, 304 */
@@ -33,9 +34,14 @@ enum px_framing {
 };
 
 struct proxy {
-	struct event		 px_ev;		/* first: events find us */
 	struct conn		*px_c;
-	int			 px_fd;
+	struct upconn		*px_uc;		/* the upstream connection */
+	int			 px_fd;		/* its descriptor, or -1 */
+	int			 px_reused;	/* it came from the idle pool */
+	int			 px_reusable;	/* and may go back there */
+	int			 px_sent_close;	/* "Connection: close" sent */
+	int			 px_fresh;	/* no idle connection: retrying */
+	int			 px_had_body;	/* the request has a body */
 	int			 px_readable;
 	int			 px_writable;
 	int			 px_connected;
@@ -109,9 +115,10 @@ http_proxy_release(struct conn *c)
 
 	if (px == NULL)
 		return;
-	/* close() takes the descriptor out of epoll: it is ours alone */
-	if (px->px_fd != -1)
-		close(px->px_fd);
+	if (px->px_uc != NULL)
+		upool_close(px->px_uc);
+	px->px_uc = NULL;
+	px->px_fd = -1;
 	if (px->px_spool_fd != -1)
 		close(px->px_spool_fd);
 	if (px->px_rfd != -1)
@@ -126,13 +133,21 @@ http_proxy_release(struct conn *c)
 	c->c_proxy = NULL;
 }
 
+/* the upstream connection is closed (not kept) */
 static void
-px_on_event(struct event *ev, uint32_t events)
+px_drop_upstream(struct proxy *px)
 {
-	struct proxy *px = (struct proxy *)ev;
+	if (px->px_uc != NULL)
+		upool_close(px->px_uc);
+	px->px_uc = NULL;
+	px->px_fd = -1;
+}
 
-	if (px->px_fd == -1)
-		return;
+static void
+px_on_wake(void *owner, uint32_t events)
+{
+	struct proxy *px = owner;
+
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		px->px_readable = 1;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
@@ -171,10 +186,8 @@ px_fail(struct conn *c, int status, const char *fmt, ...)
 		c->c_proxy->px_code = status;
 	/* the request body may be half read: the connection cannot go on */
 	c->c_req.r_keepalive = 0;
-	if (c->c_proxy != NULL && c->c_proxy->px_fd != -1) {
-		close(c->c_proxy->px_fd);
-		c->c_proxy->px_fd = -1;
-	}
+	if (c->c_proxy != NULL)
+		px_drop_upstream(c->c_proxy);
 	return http_special(c, status);
 }
 
@@ -408,6 +421,10 @@ px_build_request(struct conn *c, struct proxy *px)
 		}
 		if (http_token_eq(ph->ph_name, ph->ph_namelen, "upgrade"))
 			px->px_upgrade = 1;
+		if (http_token_eq(ph->ph_name, ph->ph_namelen, "connection") &&
+		    memmem(b->b_start + start, b->b_last - (b->b_start + start),
+		    "close", 5) != NULL)
+			px->px_sent_close = 1;
 		if (px_put(b, crlf, 2) == -1)
 			return -1;
 	}
@@ -448,6 +465,35 @@ px_build_request(struct conn *c, struct proxy *px)
 	return px_put(b, crlf, 2);
 }
 
+static int px_connect(struct conn *, struct proxy *);
+
+/*
+ * An idle keep-alive connection can have been closed by the upstream
+ * just as it was taken: when it fails before a byte of the answer, the
+ * request goes again on a new connection, if it can be sent again.
+ */
+static int
+px_can_retry(const struct proxy *px)
+{
+	return px->px_reused && px->px_bytes_received == 0 &&
+	    (px->px_rbuffered || !px->px_had_body);
+}
+
+static int
+px_retry_fresh(struct conn *c, struct proxy *px)
+{
+	log_debug("conn %llu: a kept upstream connection failed, retrying on "
+	    "a new one", (unsigned long long)c->c_id);
+	px_drop_upstream(px);
+	px->px_reused = px->px_connected = 0;
+	px->px_fresh = 1;
+	px->px_rsent = 0;
+	px->px_bytes_sent = 0;
+	px->px_upgrade = px->px_sent_close = 0;
+	px->px_buf->b_pos = px->px_buf->b_last = px->px_buf->b_start;
+	return px_connect(c, px);
+}
+
 /* build the request and start connecting: the next state */
 static int
 px_connect(struct conn *c, struct proxy *px)
@@ -462,7 +508,23 @@ px_connect(struct conn *c, struct proxy *px)
 		    px->px_buf->b_start));
 	px->px_sp = px->px_buf->b_start;
 	px->px_slen = px->px_buf->b_last - px->px_buf->b_start;
+	px->px_t_start = clock_now();
 
+	/* an idle keep-alive connection first: no connect at all */
+	if (pc->px_keepalive > 0 && !px->px_fresh &&
+	    (px->px_uc = upool_get(&pc->px_addr)) != NULL) {
+		px->px_uc->uc_wake = px_on_wake;
+		px->px_uc->uc_owner = px;
+		px->px_fd = px->px_uc->uc_fd;
+		px->px_reused = 1;
+		px->px_connected = 1;
+		px->px_writable = 1;
+		px->px_readable = 0;
+		px->px_t_connect = px->px_t_start;
+		c->c_action = "sending request to upstream";
+		timer_cancel(&c->c_timer);
+		return CS_PROXY_SEND;
+	}
 	fd = socket(pc->px_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -471,20 +533,21 @@ px_connect(struct conn *c, struct proxy *px)
 	/* the head goes in one write; a body after it must not wait */
 	if (r->r_has_body || px->px_rbuffered)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	px->px_fd = fd;
-	px->px_ev.ev_fd = fd;
-	px->px_ev.ev_handler = px_on_event;
-	px->px_ev.ev_data = px;
-	px->px_t_start = clock_now();
 	c->c_action = "connecting to upstream";
 	if (connect(fd, (struct sockaddr *)&pc->px_addr, pc->px_addrlen) ==
-	    -1 && errno != EINPROGRESS)
+	    -1 && errno != EINPROGRESS) {
+		close(fd);
 		return px_fail(c, 502, "connect() failed (%d: %s)", errno,
 		    strerror(errno));
-	if (event_add(&px->px_ev, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) ==
-	    -1)
+	}
+	if ((px->px_uc = upool_new(fd, &pc->px_addr)) == NULL) {
+		close(fd);
 		return px_fail(c, 502, "epoll_ctl() failed (%d: %s)", errno,
 		    strerror(errno));
+	}
+	px->px_uc->uc_wake = px_on_wake;
+	px->px_uc->uc_owner = px;
+	px->px_fd = fd;
 	timer_cancel(&c->c_timer);
 	timer_set(&c->c_timer, pc->px_connect_timeout);
 	return CS_PROXY_CONNECT;
@@ -504,6 +567,7 @@ http_proxy_start(struct conn *c)
 	px->px_c = c;
 	px->px_conf = pc;
 	px->px_pass_body = pc->px_pass_body;
+	px->px_had_body = r->r_has_body;
 	px->px_t_start = clock_now();
 	px->px_t_connect = px->px_t_header = px->px_t_end = -1;
 	/* the response in memory: at most proxy_buffers, as in nginx */
@@ -759,6 +823,8 @@ http_proxy_step_send(struct conn *c)
 				return px_fail(c, 502, "connect() failed (%d: "
 				    "%s)", errno, strerror(errno));
 			}
+			if (rc == -1 && px_can_retry(px))
+				return px_retry_fresh(c, px);
 			if (rc == -1)
 				return px_fail(c, 502, "write() failed (%d: "
 				    "%s)", errno, strerror(errno));
@@ -918,7 +984,8 @@ static int
 px_framing(struct conn *c, struct proxy *px, const char **why)
 {
 	const struct http_head *h = &px->px_head;
-	int i, cl = 0, te = 0;
+	const struct conf_proxy *pc = px->px_conf;
+	int i, cl = 0, te = 0, close = 0;
 	int64_t len = -1, v;
 
 	for (i = 0; i < h->hh_nheaders; i++) {
@@ -937,6 +1004,11 @@ px_framing(struct conn *c, struct proxy *px, const char **why)
 				return -1;
 			}
 			len = v;
+		} else if (is_named(hd, "connection")) {
+			if (memmem(hd->h_value, hd->h_valuelen, "close", 5) !=
+			    NULL || memmem(hd->h_value, hd->h_valuelen,
+			    "Close", 5) != NULL)
+				close = 1;
 		} else if (is_named(hd, "transfer-encoding")) {
 			if (te++ || !http_token_eq(hd->h_value, hd->h_valuelen,
 			    "chunked")) {
@@ -965,6 +1037,10 @@ px_framing(struct conn *c, struct proxy *px, const char **why)
 		px->px_left = len;
 	} else
 		px->px_framing = PXF_CLOSE;
+	/* the upstream connection may serve the next request after this */
+	px->px_reusable = pc->px_keepalive > 0 && pc->px_http_version == 11 &&
+	    !px->px_sent_close && h->hh_version == 11 && !close &&
+	    px->px_framing != PXF_CLOSE;
 	return 0;
 }
 
@@ -1161,6 +1237,8 @@ http_proxy_step_head(struct conn *c)
 		rc = px_read(px);
 		if (rc == IO_AGAIN)
 			return CS_WAIT;
+		if (rc != IO_OK && px_can_retry(px))
+			return px_retry_fresh(c, px);
 		if (rc == IO_DONE)
 			return px_fail(c, 502, "upstream prematurely closed "
 			    "connection");
@@ -1195,8 +1273,7 @@ http_proxy_step_head(struct conn *c)
 	if (px->px_conf->px_intercept_errors && px->px_code >= 300) {
 		int code = px->px_code;
 
-		close(px->px_fd);
-		px->px_fd = -1;
+		px_drop_upstream(px);
 		c->c_req.r_keepalive = 0;
 		return http_special(c, code);
 	}
@@ -1343,11 +1420,21 @@ px_flush(struct conn *c, struct proxy *px)
 static void
 px_upstream_done(struct proxy *px)
 {
-	if (px->px_fd == -1)
+	const struct conf_proxy *pc = px->px_conf;
+	struct upconn *uc = px->px_uc;
+
+	if (uc == NULL)
 		return;
 	px->px_t_end = clock_now();
-	close(px->px_fd);
-	px->px_fd = -1;
+	/* nothing may be left over: it would be the next answer's start */
+	if (px->px_reusable && px->px_buf->b_pos == px->px_buf->b_last &&
+	    ++uc->uc_requests < (unsigned)pc->px_keepalive_requests) {
+		px->px_uc = NULL;
+		px->px_fd = -1;
+		upool_put(uc, (int)pc->px_keepalive, pc->px_keepalive_timeout);
+		return;
+	}
+	px_drop_upstream(px);
 }
 
 static int
@@ -1481,7 +1568,7 @@ http_proxy_step_body(struct conn *c)
 				goto client_error;
 			blocked = 1;
 		}
-		if (blocked && px->px_fd != -1 && px_can_spool(c, px)) {
+		if (blocked && px->px_uc != NULL && px_can_spool(c, px)) {
 			if (px_spool_write(c, px) == -1)
 				return CS_CLOSE;
 		} else if (blocked) {

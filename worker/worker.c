@@ -167,7 +167,8 @@ worker_init(struct gen *g)
 
 	gen = g;
 	clock_update();
-	if (event_init((int)g->g_main->mc_worker_connections + 16) == -1 ||
+	/* a timer per client connection, and per upstream one */
+	if (event_init(2 * (int)g->g_main->mc_worker_connections + 16) == -1 ||
 	    conn_pool_init((int)g->g_main->mc_worker_connections) == -1)
 		return -1;
 	timer_init(&shutdown_timer, on_shutdown_timeout, NULL);
