@@ -79,7 +79,7 @@ fuzz: objs/Makefile.conf
 	clang $(FUZZ_FLAGS) -o objs-fuzz/http_parse t/fuzz/http_parse.c
 	clang $(FUZZ_FLAGS) -o objs-fuzz/conf t/fuzz/conf.c \
 		common/arena.c common/clock.c common/log.c common/str.c \
-		common/var.c $(LIB_LIBS)
+		common/var.c common/conf_upstream.c common/balance.c $(LIB_LIBS)
 	objs-fuzz/http_parse -max_total_time=$(FUZZ_SECONDS) \
 		objs-fuzz/corpus/http_parse
 	objs-fuzz/conf -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
