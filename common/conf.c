@@ -229,12 +229,28 @@ conf_skip_block(struct conf_parser *cp)
 const struct conf_cmd *
 conf_cmd_find(const char *name)
 {
-	const struct conf_cmd *c;
+	return conf_cmd_find_ctx(name, 0);
+}
 
-	for (c = conf_cmds; c->c_name != NULL; c++)
-		if (strcmp(c->c_name, name) == 0)
+/*
+ * As in nginx, one name may be two directives in different contexts
+ * ("server" in http and in upstream): the one allowed in ctx, else the
+ * first of the name, to be reported as not allowed here.
+ */
+const struct conf_cmd *
+conf_cmd_find_ctx(const char *name, int ctx)
+{
+	const struct conf_cmd *c, *first = NULL;
+
+	for (c = conf_cmds; c->c_name != NULL; c++) {
+		if (strcmp(c->c_name, name) != 0)
+			continue;
+		if (first == NULL)
+			first = c;
+		if (ctx == 0 || (c->c_ctx & ctx))
 			return c;
-	return NULL;
+	}
+	return first;
 }
 
 static void *
@@ -266,7 +282,7 @@ conf_run(struct conf_parser *cp, int ctx, int argc, char **argv, enum tok t)
 		conf_types_add(cp, argc, argv);
 		return;
 	}
-	if ((c = conf_cmd_find(argv[0])) == NULL) {
+	if ((c = conf_cmd_find_ctx(argv[0], ctx)) == NULL) {
 		conf_error(cp, "unknown directive \"%s\"", argv[0]);
 		goto skip;
 	}
@@ -613,6 +629,7 @@ conf_ctx_names(int ctx, char *buf, size_t len)
 {
 	static const char *const names[] = {
 		"main", "events", "http", "server", "location", "types",
+		"upstream",
 	};
 	size_t i, n = 0;
 
@@ -633,7 +650,18 @@ conf_print_directives(FILE *fp)
 	const struct conf_cmd *c;
 	char ctx[128];
 
-	for (c = conf_cmds; c->c_name != NULL; c++)
+	const struct conf_cmd *d;
+	int all;
+
+	/* a name that is two directives ("server") is one line */
+	for (c = conf_cmds; c->c_name != NULL; c++) {
+		if (conf_cmd_find(c->c_name) != c)
+			continue;
+		all = 0;
+		for (d = c; d->c_name != NULL; d++)
+			if (strcmp(d->c_name, c->c_name) == 0)
+				all |= d->c_ctx;
 		fprintf(fp, "%s\t%s\n", c->c_name,
-		    conf_ctx_names(c->c_ctx, ctx, sizeof(ctx)));
+		    conf_ctx_names(all, ctx, sizeof(ctx)));
+	}
 }

@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "log.h"
 #include "regex.h"
+#include "upstream.h"
 #include "var.h"
 
 /* contexts a directive may appear in */
@@ -21,7 +22,8 @@
 #define CTX_SERVER	0x08
 #define CTX_LOCATION	0x10
 #define CTX_TYPES	0x20
-#define CTX_ANY		0x3f
+#define CTX_UPSTREAM	0x40
+#define CTX_ANY		0x7f
 
 struct conf_main {
 	int		 mc_daemon;
@@ -227,6 +229,7 @@ struct conf_http {
 	struct conf_loc		*hc_loc;	/* http-level defaults */
 	struct conf_srv		*hc_servers;
 	struct conf_logfmt	*hc_formats;
+	struct conf_upstream	*hc_upstreams;	/* in the order of the file */
 };
 
 /* one listening address of the generation, and the servers on it */

@@ -253,7 +253,9 @@ set_include(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 	int ctx = CTX_MAIN;
 
 	/* the context of the directive that holds the include */
-	if (cp->cp_types != NULL)
+	if (cp->cp_ups != NULL)
+		ctx = CTX_UPSTREAM;
+	else if (cp->cp_types != NULL)
 		ctx = CTX_TYPES;
 	else if (cp->cp_loc != NULL && cp->cp_loc->lc_name != NULL)
 		ctx = CTX_LOCATION;
@@ -858,6 +860,25 @@ const struct conf_cmd conf_cmds[] = {
 	    OFF_LOC(lc_px.px_pass_body) },
 	{ "proxy_intercept_errors", SRV_LOC, 0, 1, 1, set_flag,
 	    OFF_LOC(lc_px.px_intercept_errors) },
+
+	/* upstream {} */
+	{ "upstream", CTX_HTTP, 1, 1, 1, conf_set_upstream, CONF_NONE, 0 },
+	{ "server", CTX_UPSTREAM, 0, 1, ARGS_ANY, conf_set_ups_server,
+	    CONF_NONE, 0 },
+	{ "least_conn", CTX_UPSTREAM, 0, 0, 0, conf_set_ups_method,
+	    CONF_NONE, 0 },
+	{ "ip_hash", CTX_UPSTREAM, 0, 0, 0, conf_set_ups_method, CONF_NONE, 0 },
+	{ "hash", CTX_UPSTREAM, 0, 1, 2, conf_set_ups_hash, CONF_NONE, 0 },
+	{ "random", CTX_UPSTREAM, 0, 0, 2, conf_set_ups_random, CONF_NONE, 0 },
+	{ "keepalive", CTX_UPSTREAM, 0, 1, 1, conf_set_ups_keepalive,
+	    CONF_NONE, 0 },
+	{ "keepalive_timeout", CTX_UPSTREAM, 0, 1, 1,
+	    conf_set_ups_keepalive_opt, CONF_NONE, 0 },
+	{ "keepalive_requests", CTX_UPSTREAM, 0, 1, 1,
+	    conf_set_ups_keepalive_opt, CONF_NONE, 0 },
+	{ "zone", CTX_UPSTREAM, 0, 1, 2, conf_set_ups_zone, CONF_NONE, 0 },
+	{ "health_check", CTX_UPSTREAM, 0, 0, ARGS_ANY,
+	    conf_set_ups_health_check, CONF_NONE, 0 },
 	{ NULL, 0, 0, 0, 0, NULL, 0, 0 },
 };
 
@@ -1018,6 +1039,8 @@ conf_finish(struct conf_parser *cp)
 	if (h->hc_srv->sc_client_header_timeout == UNSET)
 		h->hc_srv->sc_client_header_timeout = 60000;
 	conf_log_defaults(cp);
+	if (conf_upstream_finish(cp) == -1)
+		return -1;
 	merge_loc(cp, h->hc_loc, NULL);
 	if (h->hc_srv->sc_header_buffer == UNSET)
 		h->hc_srv->sc_header_buffer = 1024;

@@ -57,6 +57,7 @@ struct conf_parser {
 	struct conf_srv		*cp_srv;
 	struct conf_loc		*cp_loc;
 	struct conf_types	*cp_types;
+	struct conf_upstream	*cp_ups;	/* inside upstream {} */
 };
 
 extern const struct conf_cmd conf_cmds[];
@@ -68,6 +69,7 @@ int	 conf_skip_block(struct conf_parser *);
 int	 conf_include(struct conf_parser *, const char *pattern, int ctx);
 char	*conf_full_path(struct conf_parser *, const char *path, int from_conf);
 const struct conf_cmd *conf_cmd_find(const char *name);
+const struct conf_cmd *conf_cmd_find_ctx(const char *name, int ctx);
 int	 conf_types_add(struct conf_parser *, int argc, char **argv);
 
 struct conf_main *conf_main_new(struct arena *);
@@ -102,5 +104,25 @@ int	 conf_proxy_set_body_temp(struct conf_parser *,
 	    const struct conf_cmd *, int, char **, void *);
 int	 conf_proxy_set_version(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
+/* conf_upstream.c */
+int	 conf_set_upstream(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_ups_server(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_ups_method(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_ups_hash(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_ups_random(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_ups_keepalive(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_ups_keepalive_opt(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_ups_zone(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_ups_health_check(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_upstream_finish(struct conf_parser *);
 
 #endif
