@@ -96,6 +96,22 @@ struct conf_access {
 	struct conf_access	*al_next;
 };
 
+struct conf_upstream;
+struct shm_zone;
+
+/* proxy_next_upstream */
+#define PXN_ERROR		0x001
+#define PXN_TIMEOUT		0x002
+#define PXN_INVALID_HEADER	0x004
+#define PXN_HTTP_500		0x008
+#define PXN_HTTP_502		0x010
+#define PXN_HTTP_503		0x020
+#define PXN_HTTP_504		0x040
+#define PXN_HTTP_403		0x080
+#define PXN_HTTP_404		0x100
+#define PXN_HTTP_429		0x200
+#define PXN_NON_IDEMPOTENT	0x400
+
 /* proxy_set_header name value */
 struct conf_proxy_header {
 	const char			*ph_name;
@@ -123,9 +139,11 @@ struct conf_proxy_redirect {
 struct conf_proxy {
 	/* proxy_pass: not inherited */
 	int			 px_pass;
-	struct sockaddr_storage	 px_addr;
-	socklen_t		 px_addrlen;
-	char			 px_addr_text[280];	/* $upstream_addr */
+	struct conf_upstream	*px_ups;	/* named, or made for the host */
+	char			*px_hostname;	/* as written, without port */
+	int			 px_port_given;
+	const char		*px_file;	/* of the proxy_pass line */
+	int			 px_line;
 	char			*px_host;		/* $proxy_host */
 	size_t			 px_hostlen;
 	int			 px_port;
@@ -157,10 +175,9 @@ struct conf_proxy {
 	int64_t			 px_max_temp;		/* 0: no spooling */
 	char			*px_temp_path;		/* absolute */
 	int			 px_request_buffering;
-	/* the upstream's keepalive N, keepalive_timeout, keepalive_requests */
-	int64_t			 px_keepalive;		/* 0: none */
-	msec_t			 px_keepalive_timeout;
-	int64_t			 px_keepalive_requests;
+	int			 px_next;		/* PXN_* */
+	int64_t			 px_next_tries;		/* 0: no limit */
+	msec_t			 px_next_timeout;	/* 0: no limit */
 	int64_t			 px_body_buffer;	/* client_body_buffer_size */
 	char			*px_body_temp;		/* client_body_temp_path */
 };
@@ -266,6 +283,7 @@ struct gen {
 	struct regex		*g_regexes;	/* freed with the generation */
 	struct conf_logfile	*g_logfiles;	/* access logs */
 	struct conf_tempdir	*g_tempdirs;	/* made by the master */
+	struct shm_zone		*g_health;	/* the master's, or NULL */
 	int			 g_errors;
 };
 

@@ -840,6 +840,12 @@ const struct conf_cmd conf_cmds[] = {
 	    OFF_LOC(lc_px.px_max_temp) },
 	{ "proxy_temp_path", SRV_LOC, 0, 1, 1, conf_proxy_set_temp_path,
 	    CONF_LOC, 0 },
+	{ "proxy_next_upstream", SRV_LOC, 0, 1, ARGS_ANY, conf_proxy_set_next,
+	    CONF_LOC, 0 },
+	{ "proxy_next_upstream_tries", SRV_LOC, 0, 1, 1, set_num,
+	    OFF_LOC(lc_px.px_next_tries) },
+	{ "proxy_next_upstream_timeout", SRV_LOC, 0, 1, 1, set_msec,
+	    OFF_LOC(lc_px.px_next_timeout) },
 	{ "proxy_request_buffering", SRV_LOC, 0, 1, 1, set_flag,
 	    OFF_LOC(lc_px.px_request_buffering) },
 	{ "client_body_buffer_size", SRV_LOC, 0, 1, 1, set_size,
@@ -1055,6 +1061,8 @@ conf_finish(struct conf_parser *cp)
 		INHERIT(s, h->hc_srv, sc_large_size, 8192);
 		merge_loc(cp, s->sc_loc, h->hc_loc);
 	}
+	/* the implicit upstreams of proxy_pass are made by now */
+	conf_upstreams_index(cp);
 	{
 		/* errors from here on carry the file of the listen */
 		struct conf_input in = { NULL, NULL, NULL, 0 };

@@ -86,6 +86,8 @@ void	 conf_log_defaults(struct conf_parser *);
 
 /* conf_proxy.c */
 void	 conf_proxy_init(struct conf_proxy *);
+void	 conf_upstreams_index(struct conf_parser *);
+void	 conf_proxy_addr_text(const struct sockaddr_storage *, char *, size_t);
 void	 conf_proxy_merge(struct conf_parser *, struct conf_loc *,
 	    const struct conf_loc *parent);
 int	 conf_proxy_set_pass(struct conf_parser *, const struct conf_cmd *,
@@ -102,6 +104,8 @@ int	 conf_proxy_set_temp_path(struct conf_parser *,
 	    const struct conf_cmd *, int, char **, void *);
 int	 conf_proxy_set_body_temp(struct conf_parser *,
 	    const struct conf_cmd *, int, char **, void *);
+int	 conf_proxy_set_next(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
 int	 conf_proxy_set_version(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 /* conf_upstream.c */

@@ -16,6 +16,7 @@
 #include "http_parse.h"
 #include "log.h"
 #include "str.h"
+#include "upstream.h"
 
 /* the headers nginx sets unless told otherwise ("" means: not sent) */
 static const char *const default_headers[][2] = {
@@ -37,6 +38,8 @@ conf_proxy_init(struct conf_proxy *px)
 	px->px_buffers_num = px->px_buffers_size = px->px_busy_size = UNSET;
 	px->px_max_temp = UNSET;
 	px->px_request_buffering = UNSET;
+	px->px_next = UNSET;
+	px->px_next_tries = px->px_next_timeout = UNSET;
 	px->px_body_buffer = UNSET;
 }
 
@@ -142,17 +145,19 @@ conf_tempdirs_make(struct gen *g, int chown_to, uid_t uid, gid_t gid)
 	return rc;
 }
 
-/* "http://host[:port][/uri]": host is a name, an IPv4 or [IPv6] address */
+/*
+ * "http://host[:port][/uri]": host is an upstream's name, a host name, an
+ * IPv4 or [IPv6] address.  Which one is known once the whole file is
+ * read (an upstream block may come later): conf_proxy_merge() decides.
+ */
 static int
 parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 {
 	struct conf_proxy *px = &l->lc_px;
-	struct addrinfo hints, *res;
 	const char *h, *e, *uri, *port = NULL;
-	char host[256], pbuf[8];
+	char pbuf[8];
 	long long pn = 80;
 	size_t hl;
-	int rc;
 
 	if (strncasecmp(url, "https://", 8) == 0) {
 		conf_error(cp, "https protocol requires SSL support");
@@ -179,8 +184,7 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 			conf_error(cp, "invalid host in upstream \"%s\"", url);
 			return -1;
 		}
-		hl = e - h - 1;
-		memcpy(host, h + 1, MIN(hl, sizeof(host) - 1));
+		hl = e - h + 1;
 		if (e + 1 < uri && e[1] == ':')
 			port = e + 2;
 		else if (e + 1 != uri) {
@@ -190,15 +194,13 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 	} else {
 		e = memchr(h, ':', uri - h);
 		hl = (e != NULL ? e : uri) - h;
-		memcpy(host, h, MIN(hl, sizeof(host) - 1));
 		if (e != NULL)
 			port = e + 1;
 	}
-	if (hl == 0 || hl >= sizeof(host)) {
+	if (hl == 0 || hl >= 256) {
 		conf_error(cp, "no host in upstream \"%s\"", url + 7);
 		return -1;
 	}
-	host[hl] = '\0';
 	if (port != NULL) {
 		size_t pl = uri - port;
 
@@ -215,29 +217,14 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 			return -1;
 		}
 	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(pbuf, sizeof(pbuf), "%lld", pn);
-	if ((rc = getaddrinfo(host, pbuf, &hints, &res)) != 0) {
-		conf_error(cp, "host not found in upstream \"%.*s\"",
-		    (int)(uri - h), h);
-		return -1;
-	}
-	memcpy(&px->px_addr, res->ai_addr, res->ai_addrlen);
-	px->px_addrlen = res->ai_addrlen;
-	freeaddrinfo(res);
+	px->px_hostname = arena_strndup(cp->cp_arena, h, hl);
+	px->px_port_given = port != NULL;
 	/* $proxy_host: the port only when it is not the default */
-	px->px_host = arena_alloc(cp->cp_arena, (uri - h) + 1);
-	memcpy(px->px_host, h, uri - h);
-	px->px_hostlen = uri - h;
-	if (pn == 80 && port != NULL)
-		px->px_hostlen = port - 1 - h;
-	px->px_host[px->px_hostlen] = '\0';
+	px->px_hostlen = (pn == 80 || port == NULL) ? hl : (size_t)(uri - h);
+	px->px_host = arena_strndup(cp->cp_arena, h, px->px_hostlen);
 	px->px_port = (int)pn;
-	snprintf(px->px_addr_text, sizeof(px->px_addr_text), "%s%s%s:%lld",
-	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-	    pn);
+	px->px_file = cp->cp_in->in_path;
+	px->px_line = cp->cp_line;
 	if (*uri != '\0') {
 		if (l->lc_match == LOC_REGEX || l->lc_match == LOC_NAMED) {
 			conf_error(cp, "\"proxy_pass\" cannot have URI part in "
@@ -249,6 +236,133 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 		px->px_urilen = strlen(uri);
 	}
 	return 0;
+}
+
+/* an error about the proxy_pass line, reported after the file was read */
+static void
+pass_error(struct conf_parser *cp, const struct conf_proxy *px,
+    const char *fmt, const char *arg)
+{
+	struct conf_input in, *save = cp->cp_in;
+	int line = cp->cp_line;
+
+	memset(&in, 0, sizeof(in));
+	in.in_path = px->px_file;
+	cp->cp_in = &in;
+	cp->cp_line = px->px_line;
+	conf_error(cp, fmt, arg);
+	cp->cp_in = save;
+	cp->cp_line = line;
+}
+
+/*
+ * The upstream of a proxy_pass that names none: every address of the
+ * host is a peer, weight 1, nginx's max_fails=1 fail_timeout=10s.  Two
+ * locations passing to the same host and port share it.
+ */
+static struct conf_upstream *
+implicit_upstream(struct conf_parser *cp, struct conf_proxy *px)
+{
+	struct conf_http *h = cp->cp_gen->g_http;
+	struct conf_upstream *u, **up;
+	struct addrinfo hints, *res, *ai;
+	char host[256], port[8], name[300];
+	size_t hl = strlen(px->px_hostname);
+	int n = 0, i;
+
+	snprintf(name, sizeof(name), "%s:%d", px->px_hostname, px->px_port);
+	for (up = &h->hc_upstreams; *up != NULL; up = &(*up)->u_next)
+		if ((*up)->u_implicit && strcasecmp((*up)->u_name, name) == 0)
+			return *up;
+	/* brackets around an IPv6 address go */
+	if (px->px_hostname[0] == '[') {
+		memcpy(host, px->px_hostname + 1, hl - 2);
+		host[hl - 2] = '\0';
+	} else
+		memcpy(host, px->px_hostname, hl + 1);
+	snprintf(port, sizeof(port), "%d", px->px_port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port, &hints, &res) != 0) {
+		pass_error(cp, px, "host not found in upstream \"%s\"",
+		    px->px_host);
+		return NULL;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		n++;
+	u = arena_alloc(cp->cp_arena, sizeof(*u));
+	u->u_name = arena_strdup(cp->cp_arena, name);
+	u->u_implicit = 1;
+	u->u_file = px->px_file;
+	u->u_line = px->px_line;
+	u->u_flags = UPS_F_ALL;
+	u->u_peers = arena_alloc(cp->cp_arena, n * sizeof(*u->u_peers));
+	for (ai = res, i = 0; ai != NULL; ai = ai->ai_next, i++) {
+		struct conf_peer *p = &u->u_peers[i];
+
+		memcpy(&p->p_addr, ai->ai_addr, ai->ai_addrlen);
+		p->p_addrlen = ai->ai_addrlen;
+		conf_proxy_addr_text(&p->p_addr, p->p_name, sizeof(p->p_name));
+		p->p_server = u->u_name;
+		p->p_weight = 1;
+		p->p_max_fails = 1;
+		p->p_fail_timeout = 10000;
+		p->p_slot = -1;
+		p->p_file = px->px_file;
+		p->p_line = px->px_line;
+	}
+	freeaddrinfo(res);
+	u->u_npeers = u->u_nprimary = n;
+	u->u_nservers = 1;
+	u->u_total_weight = n;
+	u->u_keepalive_timeout = 60000;
+	u->u_keepalive_requests = 1000;
+	*up = u;
+	return u;
+}
+
+/* "127.0.0.1:80", "[::1]:80" */
+void
+conf_proxy_addr_text(const struct sockaddr_storage *ss, char *out,
+    size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		snprintf(out, len, "[%s]:%d", a, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(out, len, "%s:%d", a, ntohs(s4->sin_port));
+	}
+}
+
+void
+conf_upstreams_index(struct conf_parser *cp)
+{
+	struct conf_upstream *u;
+	int i = 0;
+
+	for (u = cp->cp_gen->g_http->hc_upstreams; u != NULL; u = u->u_next)
+		u->u_index = i++;
+}
+
+/* proxy_pass names an upstream block, or a host made into one */
+static void
+resolve_pass(struct conf_parser *cp, struct conf_proxy *px)
+{
+	struct conf_upstream *u = NULL;
+
+	if (!px->px_port_given)
+		u = conf_upstream_find(cp->cp_gen, px->px_hostname);
+	if (u == NULL)
+		u = implicit_upstream(cp, px);
+	px->px_ups = u;
 }
 
 int
@@ -370,6 +484,47 @@ conf_proxy_set_redirect(struct conf_parser *cp, const struct conf_cmd *c,
 	return 0;
 }
 
+/* proxy_next_upstream error timeout ... | off */
+int
+conf_proxy_set_next(struct conf_parser *cp, const struct conf_cmd *c,
+    int argc, char **argv, void *conf)
+{
+	static const struct {
+		const char	*name;
+		int		 flag;
+	} names[] = {
+		{ "error", PXN_ERROR }, { "timeout", PXN_TIMEOUT },
+		{ "invalid_header", PXN_INVALID_HEADER },
+		{ "http_500", PXN_HTTP_500 }, { "http_502", PXN_HTTP_502 },
+		{ "http_503", PXN_HTTP_503 }, { "http_504", PXN_HTTP_504 },
+		{ "http_403", PXN_HTTP_403 }, { "http_404", PXN_HTTP_404 },
+		{ "http_429", PXN_HTTP_429 },
+		{ "non_idempotent", PXN_NON_IDEMPOTENT },
+	};
+	struct conf_proxy *px = &((struct conf_loc *)conf)->lc_px;
+	size_t j;
+	int i, mask = 0;
+
+	if (px->px_next != UNSET)
+		return px_dup(cp, argv);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "off") == 0) {
+			if (argc > 2)
+				return px_bad(cp, argv, argv[i]);
+			px->px_next = 0;
+			return 0;
+		}
+		for (j = 0; j < nitems(names); j++)
+			if (strcmp(argv[i], names[j].name) == 0)
+				break;
+		if (j == nitems(names))
+			return px_bad(cp, argv, argv[i]);
+		mask |= names[j].flag;
+	}
+	px->px_next = mask;
+	return 0;
+}
+
 int
 conf_proxy_set_version(struct conf_parser *cp, const struct conf_cmd *c,
     int argc, char **argv, void *conf)
@@ -431,6 +586,9 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 	PX_INHERIT(px_pass_headers, 1);
 	PX_INHERIT(px_pass_body, 1);
 	PX_INHERIT(px_intercept_errors, 0);
+	PX_INHERIT(px_next, PXN_ERROR | PXN_TIMEOUT);
+	PX_INHERIT(px_next_tries, 0);
+	PX_INHERIT(px_next_timeout, 0);
 	PX_INHERIT(px_buffering, 1);
 	PX_INHERIT(px_buffers_num, 8);
 	PX_INHERIT(px_buffers_size, 4096);
@@ -485,6 +643,8 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 	 * "default" stands for "proxy_redirect <proxy_pass URL> <location>":
 	 * it is made here, where both are known
 	 */
+	if (px->px_pass)
+		resolve_pass(cp, px);
 	if (px->px_pass && l->lc_match != LOC_REGEX &&
 	    l->lc_match != LOC_NAMED) {
 		struct conf_proxy_redirect *rd;

@@ -60,6 +60,8 @@ void		*shm_ptr(const struct shm_zone *, uint64_t off);
  * across reloads and upgrades as long as both stay the same.
  */
 #define SHM_HEALTH_LAYOUT	1
+/* its file, in the directory of the pid file */
+#define HEALTH_ZONE_FILE	"portico-health.zone"
 #define SHM_HEALTH_KEY_MAX	192
 
 struct shm_health_slot {

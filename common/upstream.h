@@ -110,6 +110,8 @@ struct conf_upstream {
 	int64_t			 u_zone_size;	/* 0: given by another */
 	struct conf_hc		*u_hc;		/* NULL: no active checks */
 	struct conf_upstream	*u_next;
+	int			 u_implicit;	/* made for a proxy_pass host */
+	int			 u_index;	/* in hc_upstreams, from 0 */
 	/* while parsing */
 	struct ups_server	*u_servers;
 	int			 u_method_line;

@@ -15,6 +15,8 @@
 #include "clock.h"
 #include "listen.h"
 #include "log.h"
+#include "shm.h"
+#include "upstream.h"
 #include "master.h"
 #include "proc.h"
 
@@ -355,6 +357,47 @@ respawn_due(msec_t *next)
 	}
 }
 
+/*
+ * The health zone: one file beside the pid file, mapped once by the
+ * master and inherited by every child, so that all workers of all
+ * generations, and a new binary after an upgrade, see one table.  Each
+ * generation's peers are given their slots by (upstream, address).
+ */
+static struct shm_zone *health_zone;
+
+static void
+health_attach(struct gen *g)
+{
+	struct conf_upstream *u;
+	char path[PATH_MAX], *slash;
+	int n = 0, missing;
+
+	g->g_health = NULL;
+	if (g->g_http == NULL || g->g_http->hc_upstreams == NULL)
+		return;
+	if (health_zone == NULL) {
+		for (u = g->g_http->hc_upstreams; u != NULL; u = u->u_next)
+			n += u->u_npeers;
+		snprintf(path, sizeof(path), "%s", g->g_main->mc_pid);
+		if ((slash = strrchr(path, '/')) == NULL)
+			return;
+		snprintf(slash + 1, sizeof(path) - (slash + 1 - path),
+		    "%s", HEALTH_ZONE_FILE);
+		if ((health_zone = shm_health_open(path, MAX(1024, 2 * n))) ==
+		    NULL) {
+			log_warn("the health zone \"%s\" cannot be used: each "
+			    "worker keeps its own upstream health", path);
+			return;
+		}
+		if (have_creds && chown(path, creds.pc_uid, creds.pc_gid) == -1)
+			log_warn("chown() \"%s\" failed", path);
+	}
+	if ((missing = shm_health_attach(health_zone, g)) > 0)
+		log_warn("the health zone is full: %d peers keep their health "
+		    "per worker", missing);
+	g->g_health = health_zone;
+}
+
 static void
 chown_logs(void)
 {
@@ -435,6 +478,7 @@ reload(void)
 	}
 	cur = g;
 	chown_logs();
+	health_attach(g);
 	/* before the fork: new children must not inherit removed sockets */
 	listen_close_unused(g);
 	spawn_generation();
@@ -661,6 +705,7 @@ master_run(struct gen *g, struct master_opts *o)
 	}
 	proc_daemon_ready();
 	log_also_stderr(0);
+	health_attach(g);
 	if (!g->g_main->mc_master) {
 		proc_title_set("portico: single process %s", o->mo_cmdline);
 		log_notice("%s started (single process)", PORTICO_VER);

@@ -141,7 +141,7 @@ conn_log(struct conn *c, int level, const char *fmt, ...)
 		n += snprintf(ctx + n, sizeof(ctx) - n, ", request: \"%.*s\"",
 		    (int)MIN(rl, 512), r->r_head.hh_method);
 	}
-	if (c->c_proxy != NULL && n < sizeof(ctx))
+	if (c->c_proxy != NULL && n < sizeof(ctx) && http_proxy_target(c)[0])
 		snprintf(ctx + n, sizeof(ctx) - n, ", upstream: \"%s\"",
 		    http_proxy_target(c));
 	log_msg(level, 0, "%s%s", msg, ctx);

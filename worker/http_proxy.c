@@ -25,6 +25,11 @@
 #include "http_var.h"
 #include "log.h"
 #include "upool.h"
+#include "ups.h"
+
+/* peers an upstream may have for retries; $upstream_* keep this many */
+#define PX_MAX_PEERS	1024
+#define PX_HIST		8
 
 enum px_framing {
 	PXF_NONE = 0,		/* no body: HEAD, 1xx, 204, 304 */
@@ -42,6 +47,18 @@ struct proxy {
 	int			 px_sent_close;	/* "Connection: close" sent */
 	int			 px_fresh;	/* no idle connection: retrying */
 	int			 px_had_body;	/* the request has a body */
+	/* the peers tried, for the balancer and $upstream_addr */
+	const struct conf_upstream *px_ups;
+	int			 px_peer;	/* -1: none chosen */
+	int			 px_peer_open;	/* balance_done() still owed */
+	int			 px_tries;
+	msec_t			 px_first;	/* the first try began */
+	uint8_t			 px_tried[BALANCE_TRIED_BYTES(PX_MAX_PEERS)];
+	struct {
+		int		 h_peer;
+		int		 h_status;
+	}			 px_hist[PX_HIST];
+	int			 px_nhist;
 	int			 px_readable;
 	int			 px_writable;
 	int			 px_connected;
@@ -89,6 +106,9 @@ struct proxy {
 
 static struct proxy *px_free;
 
+static void px_peer_finish(struct conn *, struct proxy *, int);
+static int px_connect(struct conn *, struct proxy *);
+
 static const char *const crlf = "\r\n";
 
 static struct proxy *
@@ -115,6 +135,7 @@ http_proxy_release(struct conn *c)
 
 	if (px == NULL)
 		return;
+	px_peer_finish(c, px, 0);
 	if (px->px_uc != NULL)
 		upool_close(px->px_uc);
 	px->px_uc = NULL;
@@ -131,6 +152,28 @@ http_proxy_release(struct conn *c)
 	px->px_next = px_free;
 	px_free = px;
 	c->c_proxy = NULL;
+}
+
+/* the exchange with the chosen peer is over: the balancer is told */
+static void
+px_peer_finish(struct conn *c, struct proxy *px, int failed)
+{
+	struct balance *b;
+
+	if (!px->px_peer_open)
+		return;
+	px->px_peer_open = 0;
+	if ((b = ups_balance(px->px_ups)) == NULL)
+		return;
+	if (balance_done(b, px->px_peer, failed, clock_now()) == 1)
+		conn_log(c, LOG_WARN, "upstream server temporarily disabled");
+}
+
+static void
+px_hist_status(struct proxy *px, int status)
+{
+	if (px->px_nhist > 0)
+		px->px_hist[px->px_nhist - 1].h_status = status;
 }
 
 /* the upstream connection is closed (not kept) */
@@ -167,7 +210,64 @@ http_proxy_status(struct conn *c)
 	return c->c_proxy != NULL ? c->c_proxy->px_code : 0;
 }
 
-/* an error before anything reached the client: 502 or 504 */
+/*
+ * $upstream_addr and $upstream_status: one entry per peer tried, joined
+ * by ", " as nginx writes them.  0, or -1 when b is full; 1 when there is
+ * nothing to say.
+ */
+int
+http_proxy_render_list(struct conn *c, int status, struct buf *b)
+{
+	const struct proxy *px = c->c_proxy;
+	char num[16];
+	const char *v;
+	size_t len;
+	int i;
+
+	if (px == NULL || px->px_nhist == 0)
+		return 1;
+	for (i = 0; i < px->px_nhist; i++) {
+		if (i > 0) {
+			if (b->b_end - b->b_last < 2)
+				return -1;
+			memcpy(b->b_last, ", ", 2);
+			b->b_last += 2;
+		}
+		if (status) {
+			len = snprintf(num, sizeof(num), "%d",
+			    px->px_hist[i].h_status ? px->px_hist[i].h_status :
+			    502);
+			v = num;
+		} else {
+			v = px->px_ups->u_peers[px->px_hist[i].h_peer].p_name;
+			len = strlen(v);
+		}
+		if ((size_t)(b->b_end - b->b_last) < len)
+			return -1;
+		memcpy(b->b_last, v, len);
+		b->b_last += len;
+	}
+	return 0;
+}
+
+/* the answer is portico's own page for status; the upstream is let go */
+static int
+px_final(struct conn *c, int status)
+{
+	struct proxy *px = c->c_proxy;
+
+	if (px != NULL && px->px_code == 0)
+		px->px_code = status;
+	/* the request body may be half read: the connection cannot go on */
+	c->c_req.r_keepalive = 0;
+	if (px != NULL) {
+		px_peer_finish(c, px, 0);
+		px_drop_upstream(px);
+	}
+	return http_special(c, status);
+}
+
+/* an error of portico's or the client's before the answer: 4xx or 500 */
 static int
 px_fail(struct conn *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -182,13 +282,89 @@ px_fail(struct conn *c, int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	conn_log(c, LOG_ERR, "%s", msg);
-	if (c->c_proxy != NULL && c->c_proxy->px_code == 0)
-		c->c_proxy->px_code = status;
-	/* the request body may be half read: the connection cannot go on */
-	c->c_req.r_keepalive = 0;
-	if (c->c_proxy != NULL)
-		px_drop_upstream(c->c_proxy);
-	return http_special(c, status);
+	return px_final(c, status);
+}
+
+static int
+is_tried(const struct proxy *px, int i)
+{
+	return px->px_tried[i / 8] & (1 << (i % 8));
+}
+
+/* may the request go to another peer after a failure of this kind? */
+static int
+px_can_next(struct conn *c, struct proxy *px, int kind)
+{
+	const struct conf_proxy *pc = px->px_conf;
+	const struct http_head *h = &c->c_req.r_head;
+	struct balance *b = ups_balance(px->px_ups);
+	msec_t now = clock_now();
+	int i;
+
+	if (!(pc->px_next & kind) || b == NULL)
+		return 0;
+	/* a body that went on as it came cannot be sent again */
+	if (px->px_had_body && !px->px_rbuffered)
+		return 0;
+	if (!(pc->px_next & PXN_NON_IDEMPOTENT) &&
+	    (http_token_eq(h->hh_method, h->hh_methodlen, "POST") ||
+	    http_token_eq(h->hh_method, h->hh_methodlen, "LOCK") ||
+	    http_token_eq(h->hh_method, h->hh_methodlen, "PATCH")))
+		return 0;
+	if (pc->px_next_tries > 0 && px->px_tries >= pc->px_next_tries)
+		return 0;
+	if (pc->px_next_timeout > 0 && now - px->px_first >=
+	    pc->px_next_timeout)
+		return 0;
+	for (i = 0; i < px->px_ups->u_npeers; i++)
+		if (!is_tried(px, i) && balance_is_available(b, i, now))
+			return 1;
+	return 0;
+}
+
+/* the request starts over on another peer */
+static int
+px_next(struct conn *c, struct proxy *px)
+{
+	px_drop_upstream(px);
+	px->px_reused = px->px_connected = px->px_fresh = 0;
+	px->px_rsent = 0;
+	px->px_bytes_sent = px->px_bytes_received = 0;
+	px->px_upgrade = px->px_sent_close = 0;
+	px->px_readable = px->px_writable = 0;
+	px->px_t_connect = px->px_t_header = -1;
+	px->px_code = 0;
+	px->px_buf->b_pos = px->px_buf->b_last = px->px_buf->b_start;
+	return px_connect(c, px);
+}
+
+/*
+ * The upstream failed (kind: PXN_ERROR, PXN_TIMEOUT, PXN_INVALID_HEADER):
+ * logged, counted against the peer, then the request goes to the next
+ * peer as proxy_next_upstream allows, or the answer is 502 (504 for a
+ * timeout).
+ */
+static int
+px_err(struct conn *c, int kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+px_err(struct conn *c, int kind, const char *fmt, ...)
+{
+	struct proxy *px = c->c_proxy;
+	int status = kind == PXN_TIMEOUT ? 504 : 502;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	conn_log(c, LOG_ERR, "%s", msg);
+	px_hist_status(px, status);
+	px_peer_finish(c, px, 1);
+	if (px_can_next(c, px, kind))
+		return px_next(c, px);
+	return px_final(c, status);
 }
 
 static int
@@ -399,7 +575,8 @@ px_build_request(struct conn *c, struct proxy *px)
 	if (px_put_target(c, b) == -1)
 		return -1;
 	n = snprintf(px->px_target, sizeof(px->px_target), "http://%.280s%.*s",
-	    pc->px_addr_text, (int)MIN((size_t)200, (size_t)(b->b_last -
+	    px->px_ups->u_peers[px->px_peer].p_name, (int)MIN((size_t)200,
+	    (size_t)(b->b_last -
 	    b->b_start) - start), b->b_start + start);
 	(void)n;
 	if (px_put(b, pc->px_http_version == 11 ? " HTTP/1.1\r\n" :
@@ -465,8 +642,6 @@ px_build_request(struct conn *c, struct proxy *px)
 	return px_put(b, crlf, 2);
 }
 
-static int px_connect(struct conn *, struct proxy *);
-
 /*
  * An idle keep-alive connection can have been closed by the upstream
  * just as it was taken: when it fails before a byte of the answer, the
@@ -494,14 +669,53 @@ px_retry_fresh(struct conn *c, struct proxy *px)
 	return px_connect(c, px);
 }
 
-/* build the request and start connecting: the next state */
+/* the balancer's choice for this request; -1 when no peer is left */
+static int
+px_pick(struct conn *c, struct proxy *px)
+{
+	const struct conf_upstream *u = px->px_ups;
+	struct balance *b = ups_balance(u);
+	char kb[512];
+	struct buf key = { kb, kb, kb, kb + sizeof(kb), NULL };
+
+	if (b == NULL)
+		return -1;
+	if (u->u_hash_key != NULL &&
+	    http_var_render(c, u->u_hash_key, &key, VAR_ESC_NONE, 0) == -1)
+		key.b_last = kb;	/* too long: hashed as empty */
+	return balance_pick(b, (const struct sockaddr *)&c->c_peer, kb,
+	    key.b_last - kb, px->px_tried, clock_now());
+}
+
+/* choose a peer, build the request and start connecting: the next state */
 static int
 px_connect(struct conn *c, struct proxy *px)
 {
 	struct http_req *r = &c->c_req;
 	const struct conf_proxy *pc = px->px_conf;
-	int fd, on = 1;
+	const struct conf_upstream *u = px->px_ups;
+	const struct conf_peer *peer;
+	int fd, i, on = 1;
 
+	if (px->px_tries == 0)
+		px->px_first = clock_now();
+	if ((i = px_pick(c, px)) == -1) {
+		/* after failed tries the last failure is the answer */
+		if (px->px_nhist > 0)
+			return px_final(c, px->px_hist[px->px_nhist -
+			    1].h_status);
+		c->c_action = "connecting to upstream";
+		conn_log(c, LOG_ERR, "no live upstreams");
+		return px_final(c, 502);
+	}
+	px->px_peer = i;
+	px->px_peer_open = 1;
+	px->px_tries++;
+	if (px->px_nhist < PX_HIST) {
+		px->px_hist[px->px_nhist].h_peer = i;
+		px->px_hist[px->px_nhist++].h_status = 0;
+	}
+	peer = &u->u_peers[i];
 	if (px_build_request(c, px) == -1)
 		return px_fail(c, 500, "the request to the upstream does not "
 		    "fit %zu bytes", (size_t)(px->px_buf->b_end -
@@ -511,8 +725,8 @@ px_connect(struct conn *c, struct proxy *px)
 	px->px_t_start = clock_now();
 
 	/* an idle keep-alive connection first: no connect at all */
-	if (pc->px_keepalive > 0 && !px->px_fresh &&
-	    (px->px_uc = upool_get(&pc->px_addr)) != NULL) {
+	if (u->u_keepalive > 0 && !px->px_fresh &&
+	    (px->px_uc = upool_get(peer)) != NULL) {
 		px->px_uc->uc_wake = px_on_wake;
 		px->px_uc->uc_owner = px;
 		px->px_fd = px->px_uc->uc_fd;
@@ -525,24 +739,25 @@ px_connect(struct conn *c, struct proxy *px)
 		timer_cancel(&c->c_timer);
 		return CS_PROXY_SEND;
 	}
-	fd = socket(pc->px_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	fd = socket(peer->p_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
-		return px_fail(c, 502, "socket() failed (%d: %s)", errno,
+		return px_err(c, PXN_ERROR, "socket() failed (%d: %s)", errno,
 		    strerror(errno));
 	/* the head goes in one write; a body after it must not wait */
 	if (r->r_has_body || px->px_rbuffered)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	c->c_action = "connecting to upstream";
-	if (connect(fd, (struct sockaddr *)&pc->px_addr, pc->px_addrlen) ==
+	if (connect(fd, (const struct sockaddr *)&peer->p_addr,
+	    peer->p_addrlen) ==
 	    -1 && errno != EINPROGRESS) {
 		close(fd);
-		return px_fail(c, 502, "connect() failed (%d: %s)", errno,
+		return px_err(c, PXN_ERROR, "connect() failed (%d: %s)", errno,
 		    strerror(errno));
 	}
-	if ((px->px_uc = upool_new(fd, &pc->px_addr)) == NULL) {
+	if ((px->px_uc = upool_new(fd, peer)) == NULL) {
 		close(fd);
-		return px_fail(c, 502, "epoll_ctl() failed (%d: %s)", errno,
+		return px_err(c, PXN_ERROR, "epoll_ctl() failed (%d: %s)", errno,
 		    strerror(errno));
 	}
 	px->px_uc->uc_wake = px_on_wake;
@@ -568,6 +783,8 @@ http_proxy_start(struct conn *c)
 	px->px_conf = pc;
 	px->px_pass_body = pc->px_pass_body;
 	px->px_had_body = r->r_has_body;
+	px->px_ups = pc->px_ups;
+	px->px_peer = -1;
 	px->px_t_start = clock_now();
 	px->px_t_connect = px->px_t_header = px->px_t_end = -1;
 	/* the response in memory: at most proxy_buffers, as in nginx */
@@ -820,13 +1037,13 @@ http_proxy_step_send(struct conn *c)
 			px->px_slen -= done;
 			if (rc == -1 && !px->px_connected) {
 				c->c_action = "connecting to upstream";
-				return px_fail(c, 502, "connect() failed (%d: "
+				return px_err(c, PXN_ERROR, "connect() failed (%d: "
 				    "%s)", errno, strerror(errno));
 			}
 			if (rc == -1 && px_can_retry(px))
 				return px_retry_fresh(c, px);
 			if (rc == -1)
-				return px_fail(c, 502, "write() failed (%d: "
+				return px_err(c, PXN_ERROR, "write() failed (%d: "
 				    "%s)", errno, strerror(errno));
 			px->px_connected = 1;
 			if (rc == 0)
@@ -835,7 +1052,7 @@ http_proxy_step_send(struct conn *c)
 		if (px->px_rbuffered) {
 			rc = px_send_kept(c, px);
 			if (rc == -1)
-				return px_fail(c, 502, "write() failed (%d: "
+				return px_err(c, PXN_ERROR, "write() failed (%d: "
 				    "%s)", errno, strerror(errno));
 			if (rc == 0)
 				goto wait_upstream;
@@ -1038,7 +1255,8 @@ px_framing(struct conn *c, struct proxy *px, const char **why)
 	} else
 		px->px_framing = PXF_CLOSE;
 	/* the upstream connection may serve the next request after this */
-	px->px_reusable = pc->px_keepalive > 0 && pc->px_http_version == 11 &&
+	px->px_reusable = px->px_ups->u_keepalive > 0 &&
+	    pc->px_http_version == 11 &&
 	    !px->px_sent_close && h->hh_version == 11 && !close &&
 	    px->px_framing != PXF_CLOSE;
 	return 0;
@@ -1217,6 +1435,22 @@ px_client_head(struct conn *c, struct proxy *px)
 	return 0;
 }
 
+/* the proxy_next_upstream flag of an answer's status, or 0 */
+static int
+px_status_next(int code)
+{
+	switch (code) {
+	case 500: return PXN_HTTP_500;
+	case 502: return PXN_HTTP_502;
+	case 503: return PXN_HTTP_503;
+	case 504: return PXN_HTTP_504;
+	case 403: return PXN_HTTP_403;
+	case 404: return PXN_HTTP_404;
+	case 429: return PXN_HTTP_429;
+	}
+	return 0;
+}
+
 int
 http_proxy_step_head(struct conn *c)
 {
@@ -1229,35 +1463,35 @@ http_proxy_step_head(struct conn *c)
 	for (;;) {
 		n = http_head_end(b->b_pos, b->b_last - b->b_pos, &scan);
 		if (n == -1)
-			return px_fail(c, 502, "upstream sent a bare LF");
+			return px_err(c, PXN_INVALID_HEADER, "upstream sent a bare LF");
 		if (n > 0)
 			break;
 		if (b->b_last - b->b_pos >= px->px_conf->px_buffer_size)
-			return px_fail(c, 502, "upstream sent too big header");
+			return px_err(c, PXN_INVALID_HEADER, "upstream sent too big header");
 		rc = px_read(px);
 		if (rc == IO_AGAIN)
 			return CS_WAIT;
 		if (rc != IO_OK && px_can_retry(px))
 			return px_retry_fresh(c, px);
 		if (rc == IO_DONE)
-			return px_fail(c, 502, "upstream prematurely closed "
+			return px_err(c, PXN_ERROR, "upstream prematurely closed "
 			    "connection");
 		if (rc == IO_ERROR)
-			return px_fail(c, 502, "recv() failed (%d: %s)", errno,
+			return px_err(c, PXN_ERROR, "recv() failed (%d: %s)", errno,
 			    strerror(errno));
 		scan = 0;
 	}
 	if (n > px->px_conf->px_buffer_size)
-		return px_fail(c, 502, "upstream sent too big header");
+		return px_err(c, PXN_INVALID_HEADER, "upstream sent too big header");
 	if (http_parse_response(b->b_pos, n, &px->px_head) == -1)
-		return px_fail(c, 502, "%s", px->px_head.hh_reason);
+		return px_err(c, PXN_INVALID_HEADER, "%s", px->px_head.hh_reason);
 	px->px_code = px->px_head.hh_code;
 	px->px_t_header = clock_now();
 	if (px_keep_head(px, b->b_pos, n) == -1)
 		return px_fail(c, 500, "out of memory for a buffer");
 	if (px->px_code == 101) {
 		if (!px->px_upgrade)
-			return px_fail(c, 502, "upstream sent 101 to a request "
+			return px_err(c, PXN_INVALID_HEADER, "upstream sent 101 to a request "
 			    "without \"Upgrade\"");
 		b->b_pos += n;
 		return px_start_tunnel(c, px);
@@ -1268,8 +1502,14 @@ http_proxy_step_head(struct conn *c)
 		return CS_PROXY_HEAD;
 	}
 	if (px_framing(c, px, &why) == -1)
-		return px_fail(c, 502, "%s", why);
+		return px_err(c, PXN_INVALID_HEADER, "%s", why);
 	b->b_pos += n;
+	px_hist_status(px, px->px_code);
+	if ((rc = px_status_next(px->px_code)) != 0 && px_can_next(c, px, rc)) {
+		/* 403 and 404 say nothing of the peer's health */
+		px_peer_finish(c, px, px->px_code != 403 && px->px_code != 404);
+		return px_next(c, px);
+	}
 	if (px->px_conf->px_intercept_errors && px->px_code >= 300) {
 		int code = px->px_code;
 
@@ -1278,7 +1518,7 @@ http_proxy_step_head(struct conn *c)
 		return http_special(c, code);
 	}
 	if (px_client_head(c, px) == -1)
-		return px_fail(c, 502, "upstream sent too big header for the "
+		return px_err(c, PXN_INVALID_HEADER, "upstream sent too big header for the "
 		    "client buffer");
 	timer_cancel(&c->c_timer);
 	c->c_action = "reading upstream";
@@ -1420,7 +1660,6 @@ px_flush(struct conn *c, struct proxy *px)
 static void
 px_upstream_done(struct proxy *px)
 {
-	const struct conf_proxy *pc = px->px_conf;
 	struct upconn *uc = px->px_uc;
 
 	if (uc == NULL)
@@ -1428,10 +1667,11 @@ px_upstream_done(struct proxy *px)
 	px->px_t_end = clock_now();
 	/* nothing may be left over: it would be the next answer's start */
 	if (px->px_reusable && px->px_buf->b_pos == px->px_buf->b_last &&
-	    ++uc->uc_requests < (unsigned)pc->px_keepalive_requests) {
+	    ++uc->uc_requests < (unsigned)px->px_ups->u_keepalive_requests) {
 		px->px_uc = NULL;
 		px->px_fd = -1;
-		upool_put(uc, (int)pc->px_keepalive, pc->px_keepalive_timeout);
+		upool_put(uc, (int)px->px_ups->u_keepalive,
+		    px->px_ups->u_keepalive_timeout);
 		return;
 	}
 	px_drop_upstream(px);
@@ -1674,7 +1914,7 @@ px_start_tunnel(struct conn *c, struct proxy *px)
 	    "Server: %s\r\nDate: %s\r\n", c->c_req.r_loc->lc_server_tokens ?
 	    PORTICO_VER : PORTICO_NAME, clock_http_date());
 	if (px_put(b, line, n) == -1)
-		return px_fail(c, 502, "upstream sent too big header");
+		return px_err(c, PXN_INVALID_HEADER, "upstream sent too big header");
 	for (i = 0; i < h->hh_nheaders; i++) {
 		const struct http_header *hd = &h->hh_headers[i];
 
@@ -1684,10 +1924,10 @@ px_start_tunnel(struct conn *c, struct proxy *px)
 		    px_put(b, ": ", 2) == -1 ||
 		    px_put(b, hd->h_value, hd->h_valuelen) == -1 ||
 		    px_put(b, crlf, 2) == -1)
-			return px_fail(c, 502, "upstream sent too big header");
+			return px_err(c, PXN_INVALID_HEADER, "upstream sent too big header");
 	}
 	if (px_put(b, "Connection: upgrade\r\n\r\n", 23) == -1)
-		return px_fail(c, 502, "upstream sent too big header");
+		return px_err(c, PXN_INVALID_HEADER, "upstream sent too big header");
 	c->c_req.r_headout = b->b_last - b->b_start;
 	if (http_head_detach(c) == -1)
 		return px_fail(c, 500, "out of memory for a buffer");
@@ -1776,17 +2016,17 @@ http_proxy_timeout(struct conn *c)
 		conn_log(c, LOG_INFO, "client timed out");
 		return CS_CLOSE;
 	case CS_PROXY_CONNECT:
-		return px_fail(c, 504, "upstream timed out (110: Connection "
+		return px_err(c, PXN_TIMEOUT, "upstream timed out (110: Connection "
 		    "timed out)");
 	case CS_PROXY_SEND:
 		if (c->c_proxy->px_slen > 0)
-			return px_fail(c, 504, "upstream timed out (110: "
+			return px_err(c, PXN_TIMEOUT, "upstream timed out (110: "
 			    "Connection timed out)");
 		c->c_action = "reading client request body";
 		conn_log(c, LOG_INFO, "client timed out");
 		return CS_CLOSE;
 	case CS_PROXY_HEAD:
-		return px_fail(c, 504, "upstream timed out (110: Connection "
+		return px_err(c, PXN_TIMEOUT, "upstream timed out (110: Connection "
 		    "timed out)");
 	case CS_PROXY_TUNNEL:
 		conn_log(c, LOG_INFO, "upgraded connection idle for "

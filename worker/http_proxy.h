@@ -7,6 +7,7 @@
 #include "core.h"
 
 struct conn;
+struct buf;
 
 /* the content phase of a proxy_pass location: the next state */
 int	 http_proxy_start(struct conn *);
@@ -25,6 +26,7 @@ void	 http_proxy_release(struct conn *);
 /* for logs and variables: "http://addr/uri", $upstream_status */
 const char *http_proxy_target(struct conn *);
 int	 http_proxy_status(struct conn *);
+int	 http_proxy_render_list(struct conn *, int status, struct buf *);
 int	 http_proxy_header(struct conn *, const char *name, size_t nlen,
 	    const char **v, size_t *vlen);
 

@@ -265,16 +265,9 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		/* rendered by http_var_render(): it may be long */
 		return 0;
 	case VAR_UPSTREAM_ADDR:
-		if (c->c_proxy == NULL)
-			return 0;
-		*v = r->r_loc->lc_px.px_addr_text;
-		*len = strlen(*v);
-		return 1;
 	case VAR_UPSTREAM_STATUS:
-		if (http_proxy_status(c) == 0)
-			return 0;
-		n = snprintf(tmp, tmplen, "%d", http_proxy_status(c));
-		break;
+		/* rendered by http_var_render(): lists */
+		return 0;
 	case VAR_UPSTREAM_CONNECT_TIME:
 	case VAR_UPSTREAM_HEADER_TIME:
 	case VAR_UPSTREAM_RESPONSE_TIME:
@@ -382,6 +375,17 @@ http_var_render(struct conn *c, const struct var_tpl *t, struct buf *b,
 
 		if (vp->vp_var == VAR_LITERAL) {
 			if (put(b, vp->vp_str, vp->vp_len) == -1)
+				return -1;
+			continue;
+		}
+		if (vp->vp_var == VAR_UPSTREAM_ADDR ||
+		    vp->vp_var == VAR_UPSTREAM_STATUS) {
+			int rc = http_proxy_render_list(c,
+			    vp->vp_var == VAR_UPSTREAM_STATUS, b);
+
+			if (rc == -1)
+				return -1;
+			if (rc == 1 && dash && put(b, "-", 1) == -1)
 				return -1;
 			continue;
 		}
