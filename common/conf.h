@@ -88,6 +88,12 @@ struct conf_access {
 	struct conf_access	*al_next;
 };
 
+enum linger_mode {
+	LINGER_OFF = 0,
+	LINGER_ON,		/* when the client may still be sending */
+	LINGER_ALWAYS,
+};
+
 struct conf_loc {
 	char		*lc_name;
 	int		 lc_match;
@@ -110,6 +116,10 @@ struct conf_loc {
 	msec_t		 lc_send_timeout;
 	int64_t		 lc_client_max_body_size;	/* 0: no limit */
 	msec_t		 lc_client_body_timeout;
+	int		 lc_lingering_close;	/* LINGER_OFF, _ON, _ALWAYS */
+	msec_t		 lc_lingering_time;
+	msec_t		 lc_lingering_timeout;
+	int		 lc_reset_timedout;	/* reset_timedout_connection */
 	int		 lc_server_tokens;
 	char		*lc_default_type;
 	struct conf_types *lc_types;

@@ -52,6 +52,8 @@ conf_loc_new(struct arena *a)
 	l->lc_keepalive_requests = l->lc_send_timeout = UNSET;
 	l->lc_server_tokens = UNSET;
 	l->lc_client_max_body_size = l->lc_client_body_timeout = UNSET;
+	l->lc_lingering_close = l->lc_reset_timedout = UNSET;
+	l->lc_lingering_time = l->lc_lingering_timeout = UNSET;
 	return l;
 }
 
@@ -716,6 +718,28 @@ set_keepalive_timeout(struct conf_parser *cp, const struct conf_cmd *c,
 }
 
 static int
+set_lingering_close(struct conf_parser *cp, const struct conf_cmd *c,
+    int argc, char **argv, void *conf)
+{
+	struct conf_loc *l = conf;
+
+	if (l->lc_lingering_close != UNSET)
+		return dup_error(cp, argv);
+	if (strcmp(argv[1], "off") == 0)
+		l->lc_lingering_close = LINGER_OFF;
+	else if (strcmp(argv[1], "on") == 0)
+		l->lc_lingering_close = LINGER_ON;
+	else if (strcmp(argv[1], "always") == 0)
+		l->lc_lingering_close = LINGER_ALWAYS;
+	else {
+		conf_error(cp, "invalid value \"%s\" in \"%s\" directive, it "
+		    "must be \"off\", \"on\" or \"always\"", argv[1], argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 set_types(struct conf_parser *cp, const struct conf_cmd *c, int argc,
     char **argv, void *conf)
 {
@@ -811,6 +835,14 @@ const struct conf_cmd conf_cmds[] = {
 	    OFF_LOC(lc_client_max_body_size) },
 	{ "client_body_timeout", SRV_LOC, 0, 1, 1, set_msec,
 	    OFF_LOC(lc_client_body_timeout) },
+	{ "lingering_close", SRV_LOC, 0, 1, 1, set_lingering_close,
+	    CONF_LOC, 0 },
+	{ "lingering_time", SRV_LOC, 0, 1, 1, set_msec,
+	    OFF_LOC(lc_lingering_time) },
+	{ "lingering_timeout", SRV_LOC, 0, 1, 1, set_msec,
+	    OFF_LOC(lc_lingering_timeout) },
+	{ "reset_timedout_connection", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_reset_timedout) },
 	{ "log_format", CTX_HTTP, 0, 2, ARGS_ANY, conf_set_log_format,
 	    CONF_NONE, 0 },
 	{ "access_log", SRV_LOC, 0, 1, 6, conf_set_access_log, CONF_LOC, 0 },
@@ -848,6 +880,10 @@ merge_loc(struct conf_loc *l, const struct conf_loc *p)
 	}
 	INHERIT(l, p, lc_client_max_body_size, 1024 * 1024);
 	INHERIT(l, p, lc_client_body_timeout, 60000);
+	INHERIT(l, p, lc_lingering_close, LINGER_ON);
+	INHERIT(l, p, lc_lingering_time, 30000);
+	INHERIT(l, p, lc_lingering_timeout, 5000);
+	INHERIT(l, p, lc_reset_timedout, 0);
 	if (l->lc_keepalive_header == UNSET)
 		l->lc_keepalive_header = 0;
 	for (ch = l->lc_children; ch != NULL; ch = ch->lc_next)

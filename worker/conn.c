@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 
 #include "clock.h"
 #include "conn.h"
@@ -148,11 +149,35 @@ conn_set_state(struct conn *c, int s)
 	c->c_state = s;
 }
 
+/* the location whose settings rule the connection now */
+static const struct conf_loc *
+conn_loc(const struct conn *c)
+{
+	return c->c_req.r_loc != NULL ? c->c_req.r_loc :
+	    c->c_listen->gl_default->sc_loc;
+}
+
+/*
+ * reset_timedout_connection: an RST frees the socket's buffers at once
+ * instead of leaving them to the kernel for a FIN_WAIT that a client
+ * which stopped reading will never end.
+ */
+static void
+conn_reset(struct conn *c)
+{
+	struct linger lg = { 1, 0 };
+
+	if (setsockopt(c->c_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == -1)
+		conn_log(c, LOG_INFO, "setsockopt(SO_LINGER) failed (%d: %s)",
+		    errno, strerror(errno));
+}
+
 static void
 conn_on_timer(struct timer *t)
 {
 	struct conn *c = t->t_data;
 	const char *why;
+	int mid_request;
 
 	switch (c->c_state) {
 	case CS_READ_HEAD:
@@ -172,11 +197,17 @@ conn_on_timer(struct timer *t)
 		why = "linger timeout";
 		break;
 	}
+	/* as nginx: a request begun, not a connection that sent nothing */
+	mid_request = c->c_state == CS_SEND || c->c_state == CS_DISCARD_BODY ||
+	    (c->c_state == CS_READ_HEAD && c->c_in != NULL &&
+	    c->c_in->b_last > c->c_in->b_pos);
 	if (c->c_state == CS_READ_HEAD || c->c_state == CS_SEND ||
 	    c->c_state == CS_DISCARD_BODY)
 		conn_log(c, LOG_INFO, "%s", why);
 	else
 		log_debug("conn %llu: %s", (unsigned long long)c->c_id, why);
+	if (mid_request && conn_loc(c)->lc_reset_timedout)
+		conn_reset(c);
 	conn_set_state(c, CS_CLOSE);
 	conn_run(c);
 }
@@ -331,6 +362,29 @@ head_buffer_grow(struct conn *c)
 	return 0;
 }
 
+/*
+ * The connection ends after an answer: close at once, or linger
+ * (lingering_close).  Closing a socket with unread input makes the
+ * kernel send an RST, which can destroy the answer before the client
+ * reads it: "on" lingers when the client may still be sending (a body
+ * not read, or input already waiting), "always" whatever it did.
+ */
+static int
+conn_end(struct conn *c)
+{
+	const struct conf_loc *l = conn_loc(c);
+	int pending = 0;
+
+	if (l->lc_lingering_close == LINGER_OFF || c->c_eof)
+		return CS_CLOSE;
+	if (l->lc_lingering_close == LINGER_ALWAYS || c->c_req.r_has_body ||
+	    (c->c_in != NULL && c->c_in->b_pos < c->c_in->b_last))
+		return CS_LINGER;
+	if (ioctl(c->c_fd, FIONREAD, &pending) == 0 && pending > 0)
+		return CS_LINGER;
+	return CS_CLOSE;
+}
+
 static int
 step_read_head(struct conn *c)
 {
@@ -473,7 +527,7 @@ step_discard_body(struct conn *c)
 		if (rc == -1) {
 			/* the answer is out: the framing is lost, close */
 			conn_log(c, LOG_INFO, "%s", c->c_req.r_chunk.hc_reason);
-			return CS_CLOSE;
+			return conn_end(c);
 		}
 		if (b->b_pos == b->b_last)
 			b->b_pos = b->b_last = b->b_start;
@@ -503,7 +557,7 @@ step_done(struct conn *c)
 	http_log_request(c);
 	c->c_requests++;
 	if (!r->r_keepalive)
-		return CS_LINGER;
+		return conn_end(c);
 	/* the idle wait uses the location of the request just done */
 	c->c_keepalive = r->r_loc != NULL ? r->r_loc->lc_keepalive_timeout :
 	    75000;
@@ -547,20 +601,35 @@ step_idle(struct conn *c)
 	return CS_WAIT;
 }
 
+/*
+ * Lingering close: our side is shut (FIN after the answer); what the
+ * client still sends is read and dropped until it closes too, each wait
+ * bounded by lingering_timeout and the whole by lingering_time.
+ */
 static int
 step_linger(struct conn *c)
 {
-	char junk[4096];
+	const struct conf_loc *l = conn_loc(c);
+	char junk[16384];
 	ssize_t n;
+	msec_t left;
+	int i;
 
 	c->c_action = "closing";
-	if (!timer_is_armed(&c->c_timer)) {
-		/* FIN first; reading until the client's FIN avoids an RST */
+	if (c->c_linger_end == 0) {
 		if (shutdown(c->c_fd, SHUT_WR) == -1)
 			return CS_CLOSE;
-		timer_set(&c->c_timer, CONN_LINGER_MS);
+		c->c_linger_end = clock_now() + l->lc_lingering_time;
 	}
-	for (;;) {
+	for (i = 0;; i++) {
+		/* a client sending as fast as we read must not hold us */
+		if ((i & 63) == 63)
+			clock_update();
+		if (clock_now() >= c->c_linger_end) {
+			log_debug("conn %llu: lingering_time is over",
+			    (unsigned long long)c->c_id);
+			return CS_CLOSE;
+		}
 		n = read(c->c_fd, junk, sizeof(junk));
 		if (n > 0)
 			continue;
@@ -568,10 +637,13 @@ step_linger(struct conn *c)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
 			c->c_readable = 0;
-			return CS_WAIT;
+			break;
 		}
 		return CS_CLOSE;
 	}
+	left = c->c_linger_end - clock_now();
+	timer_set(&c->c_timer, MIN(left, l->lc_lingering_timeout));
+	return CS_WAIT;
 }
 
 static int

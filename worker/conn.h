@@ -15,7 +15,6 @@
 
 #define CONN_INBUF	8192
 #define CONN_OUTBUF	16384
-#define CONN_LINGER_MS	5000
 
 enum conn_state {
 	CS_WAIT = -1,		/* not a state: the step waits for an event */
@@ -54,6 +53,7 @@ struct conn {
 	int			 c_eof;
 	int			 c_lame_duck;	/* worker stopping, was idle */
 	msec_t			 c_keepalive;	/* of the last request's location */
+	msec_t			 c_linger_end;	/* lingering_time runs out */
 	struct buf		*c_in;
 	struct buf		*c_out;
 	struct buf		*c_scratch;	/* per request: decoded URI */
