@@ -127,6 +127,19 @@ struct conf_loc {
 	int		 lc_access_set;
 };
 
+/* socket options of a listening address, given once for it (as nginx) */
+struct listen_opts {
+	int			 lo_reuseport;	/* a socket per worker */
+	int			 lo_deferred;	/* TCP_DEFER_ACCEPT */
+	int			 lo_rcvbuf;	/* 0: the system's */
+	int			 lo_sndbuf;
+	int			 lo_fastopen;	/* queue length; -1: not set */
+	int			 lo_keepalive;	/* -1: the system's; 0, 1 */
+	int			 lo_keepidle;	/* seconds; 0: the system's */
+	int			 lo_keepintvl;
+	int			 lo_keepcnt;
+};
+
 struct conf_listen {
 	struct sockaddr_storage	 li_addr;
 	socklen_t		 li_addrlen;
@@ -134,6 +147,8 @@ struct conf_listen {
 	int			 li_default;
 	int64_t			 li_backlog;
 	int			 li_ipv6only;
+	struct listen_opts	 li_opt;
+	int			 li_opt_set;	/* any socket option given */
 	const char		*li_file;
 	int			 li_line;
 	struct conf_listen	*li_next;
@@ -169,7 +184,11 @@ struct gen_listen {
 	char			 gl_text[80];
 	int64_t			 gl_backlog;
 	int			 gl_ipv6only;
+	struct listen_opts	 gl_opt;
+	int			 gl_opt_set;
 	int			 gl_fd;		/* set by the master */
+	int			*gl_fds;	/* reuseport: one per worker */
+	int			 gl_nfds;
 	struct conf_srv		*gl_default;
 	struct conf_srv		**gl_servers;
 	int			 gl_nservers;

@@ -561,50 +561,149 @@ parse_addr(struct conf_parser *cp, const char *text, struct conf_listen *li)
 	return 0;
 }
 
+static void
+listen_defaults(struct conf_listen *li)
+{
+	li->li_backlog = 511;
+	li->li_ipv6only = 1;
+	li->li_opt.lo_fastopen = -1;
+	li->li_opt.lo_keepalive = -1;
+}
+
+/* so_keepalive=on|off|[idle]:[intvl]:[cnt] */
+static int
+listen_keepalive(struct conf_parser *cp, const char *v, struct listen_opts *o)
+{
+	char part[3][32];
+	const char *p = v, *colon;
+	msec_t ms;
+	long long n;
+	size_t len;
+	int i;
+
+	if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
+		o->lo_keepalive = strcmp(v, "on") == 0;
+		return 0;
+	}
+	for (i = 0; i < 3; i++) {
+		colon = i < 2 ? strchr(p, ':') : NULL;
+		if (i < 2 && colon == NULL)
+			goto bad;
+		len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+		if (len >= sizeof(part[i]))
+			goto bad;
+		memcpy(part[i], p, len);
+		part[i][len] = '\0';
+		p += len + 1;
+	}
+	if (part[0][0] == '\0' && part[1][0] == '\0' && part[2][0] == '\0')
+		goto bad;
+	for (i = 0; i < 2; i++) {
+		if (part[i][0] == '\0')
+			continue;
+		if (str_parse_time(part[i], &ms) == -1 || ms < 1000 ||
+		    ms / 1000 > 32767)
+			goto bad;
+		if (i == 0)
+			o->lo_keepidle = ms / 1000;
+		else
+			o->lo_keepintvl = ms / 1000;
+	}
+	if (part[2][0] != '\0') {
+		if (str_parse_int(part[2], 127, &n) == -1 || n == 0)
+			goto bad;
+		o->lo_keepcnt = n;
+	}
+	o->lo_keepalive = 1;
+	return 0;
+bad:
+	conf_error(cp, "invalid so_keepalive value: \"%s\"", v);
+	return -1;
+}
+
+static int
+listen_size(struct conf_parser *cp, const char *name, const char *v,
+    int *out)
+{
+	long long n;
+
+	if (str_parse_size(v, &n) == -1 || n <= 0 || n > INT_MAX) {
+		conf_error(cp, "invalid %s \"%s\"", name, v);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* one parameter of "listen"; the socket options set li_opt_set */
+static int
+listen_param(struct conf_parser *cp, struct conf_listen *li, const char *a)
+{
+	struct listen_opts *o = &li->li_opt;
+	long long v;
+
+	if (strcmp(a, "default_server") == 0 || strcmp(a, "default") == 0) {
+		li->li_default = 1;
+		return 0;
+	}
+	li->li_opt_set = 1;
+	if (str_has_prefix(a, "backlog=")) {
+		if (str_parse_int(a + 8, INT_MAX, &v) == -1 || v == 0) {
+			conf_error(cp, "invalid backlog \"%s\"", a + 8);
+			return -1;
+		}
+		li->li_backlog = v;
+	} else if (strcmp(a, "ipv6only=on") == 0)
+		li->li_ipv6only = 1;
+	else if (strcmp(a, "ipv6only=off") == 0)
+		li->li_ipv6only = 0;
+	else if (strcmp(a, "reuseport") == 0)
+		o->lo_reuseport = 1;
+	else if (strcmp(a, "bind") == 0)
+		;	/* every address has a socket of its own anyway */
+	else if (strcmp(a, "deferred") == 0)
+		o->lo_deferred = 1;
+	else if (str_has_prefix(a, "rcvbuf="))
+		return listen_size(cp, "rcvbuf", a + 7, &o->lo_rcvbuf);
+	else if (str_has_prefix(a, "sndbuf="))
+		return listen_size(cp, "sndbuf", a + 7, &o->lo_sndbuf);
+	else if (str_has_prefix(a, "fastopen=")) {
+		if (str_parse_int(a + 9, INT_MAX, &v) == -1) {
+			conf_error(cp, "invalid fastopen \"%s\"", a + 9);
+			return -1;
+		}
+		o->lo_fastopen = v;
+	} else if (str_has_prefix(a, "so_keepalive="))
+		return listen_keepalive(cp, a + 13, o);
+	else if (strcmp(a, "ssl") == 0 || strcmp(a, "http2") == 0 ||
+	    strcmp(a, "proxy_protocol") == 0) {
+		conf_error(cp, "the \"%s\" parameter of \"listen\" is not "
+		    "supported yet", a);
+		return -1;
+	} else {
+		conf_error(cp, "invalid parameter \"%s\"", a);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 set_listen(struct conf_parser *cp, const struct conf_cmd *c, int argc,
     char **argv, void *conf)
 {
 	struct conf_srv *s = conf;
 	struct conf_listen *li, **lp;
-	long long v;
 	int i;
 
 	li = arena_alloc(cp->cp_arena, sizeof(*li));
-	li->li_backlog = 511;
-	li->li_ipv6only = 1;
+	listen_defaults(li);
 	li->li_file = cp->cp_in->in_path;
 	li->li_line = cp->cp_line;
 	if (parse_addr(cp, argv[1], li) == -1)
 		return -1;
-	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "default_server") == 0 ||
-		    strcmp(argv[i], "default") == 0)
-			li->li_default = 1;
-		else if (str_has_prefix(argv[i], "backlog=")) {
-			if (str_parse_int(argv[i] + 8, INT_MAX, &v) == -1 ||
-			    v == 0) {
-				conf_error(cp, "invalid backlog \"%s\"",
-				    argv[i] + 8);
-				return -1;
-			}
-			li->li_backlog = v;
-		} else if (strcmp(argv[i], "ipv6only=on") == 0)
-			li->li_ipv6only = 1;
-		else if (strcmp(argv[i], "ipv6only=off") == 0)
-			li->li_ipv6only = 0;
-		else if (strcmp(argv[i], "ssl") == 0 ||
-		    strcmp(argv[i], "http2") == 0 ||
-		    strcmp(argv[i], "reuseport") == 0 ||
-		    strcmp(argv[i], "proxy_protocol") == 0) {
-			conf_error(cp, "the \"%s\" parameter of \"listen\" is "
-			    "not supported yet", argv[i]);
+	for (i = 2; i < argc; i++)
+		if (listen_param(cp, li, argv[i]) == -1)
 			return -1;
-		} else {
-			conf_error(cp, "invalid parameter \"%s\"", argv[i]);
-			return -1;
-		}
-	}
 	for (lp = &s->sc_listens; *lp != NULL; lp = &(*lp)->li_next) {
 		if ((*lp)->li_addrlen == li->li_addrlen &&
 		    memcmp(&(*lp)->li_addr, &li->li_addr, li->li_addrlen) == 0) {
@@ -909,9 +1008,8 @@ build_listens(struct conf_parser *cp)
 	for (s = g->g_http->hc_servers; s != NULL; s = s->sc_next) {
 		if (s->sc_listens == NULL) {
 			li = arena_alloc(cp->cp_arena, sizeof(*li));
+			listen_defaults(li);
 			parse_addr(cp, cp->cp_is_root ? "*:80" : "*:8000", li);
-			li->li_backlog = 511;
-			li->li_ipv6only = 1;
 			s->sc_listens = li;
 		}
 		for (li = s->sc_listens; li != NULL; li = li->li_next)
@@ -935,11 +1033,26 @@ build_listens(struct conf_parser *cp)
 				    sizeof(gl->gl_text));
 				gl->gl_backlog = li->li_backlog;
 				gl->gl_ipv6only = li->li_ipv6only;
+				gl->gl_opt = li->li_opt;
 				gl->gl_fd = -1;
 				gl->gl_servers = arena_alloc(cp->cp_arena,
 				    total * sizeof(struct conf_srv *));
 			}
 			gl->gl_servers[gl->gl_nservers++] = s;
+			if (!li->li_opt_set)
+				continue;
+			/* the socket's options: one listen gives them */
+			if (gl->gl_opt_set) {
+				cp->cp_in->in_path = li->li_file;
+				cp->cp_line = li->li_line;
+				conf_error(cp, "duplicate listen options for %s",
+				    li->li_text);
+				return -1;
+			}
+			gl->gl_opt_set = 1;
+			gl->gl_backlog = li->li_backlog;
+			gl->gl_ipv6only = li->li_ipv6only;
+			gl->gl_opt = li->li_opt;
 		}
 	}
 	/* the server saying default_server, else the first one */
@@ -964,7 +1077,6 @@ build_listens(struct conf_parser *cp)
 				}
 				s = gl->gl_servers[j];
 				gl->gl_default = s;
-				gl->gl_backlog = li->li_backlog;
 			}
 		}
 	}

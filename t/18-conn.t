@@ -211,4 +211,292 @@ $t->stop;
 	}
 }
 
+# ---------------------------------------------------------------------
+# listen options, read back from the workers' sockets
+
+# the inodes of the sockets listening on $port (IPv4 and IPv6)
+sub listen_inodes {
+	my ($port) = @_;
+	my @ino;
+	for my $f ('/proc/net/tcp', '/proc/net/tcp6') {
+		for (split /\n/, PorticoTest::slurp($f)) {
+			my @c = split ' ';
+			next unless @c > 9 && $c[1] =~ /:([0-9A-F]{4})$/;
+			push @ino, $c[9] if hex($1) == $port && $c[3] eq '0A';
+		}
+	}
+	return sort @ino;
+}
+
+# the fds of process $pid that are sockets listening on $port:
+# ([fd, inode], ...)
+sub listen_fds {
+	my ($pid, $port) = @_;
+	my %ino = map { $_ => 1 } listen_inodes($port);
+	opendir(my $d, "/proc/$pid/fd") or return ();
+	my @fds;
+	for my $fd (grep { /^\d+$/ } readdir $d) {
+		my $l = readlink("/proc/$pid/fd/$fd") // '';
+		push @fds, [$fd, $1] if $l =~ /^socket:\[(\d+)\]$/ && $ino{$1};
+	}
+	closedir $d;
+	return @fds;
+}
+
+# getsockopt() on socket $fd of process $pid, through pidfd_getfd(2);
+# undef when the kernel does not let us
+sub peer_sockopt {
+	my ($pid, $fd, $level, $name) = @_;
+	my $pidfd = syscall(434, $pid + 0, 0);		# pidfd_open
+	return undef if $pidfd < 0;
+	my $mine = syscall(438, $pidfd, $fd + 0, 0);	# pidfd_getfd
+	POSIX::close($pidfd);
+	return undef if $mine < 0;
+	open(my $fh, '+<&=', $mine) or return undef;
+	my $v = getsockopt($fh, $level, $name);
+	close $fh;
+	return defined $v ? unpack('i', $v) : undef;
+}
+
+use constant {
+	SO_SNDBUF => 7, SO_RCVBUF => 8, SO_KEEPALIVE => 9, SO_REUSEPORT => 15,
+	TCP_KEEPIDLE => 4, TCP_KEEPINTVL => 5, TCP_KEEPCNT => 6,
+	TCP_DEFER_ACCEPT => 9, TCP_FASTOPEN => 23,
+};
+
+# the -t errors of "listen" parameters (write_conf adds an error_log line
+# at the top: the second server is on line 4)
+{
+	my $c = PorticoTest->new;
+	for my $case (['rcvbuf=x', qr/invalid rcvbuf "x"/],
+	    ['sndbuf=0', qr/invalid sndbuf "0"/],
+	    ['fastopen=-2', qr/invalid fastopen/],
+	    ['so_keepalive=maybe', qr/invalid so_keepalive value: "maybe"/],
+	    ['so_keepalive=::', qr/invalid so_keepalive value/],
+	    ['so_keepalive=1:2:3:4', qr/invalid so_keepalive value/],
+	    ['bogus', qr/invalid parameter "bogus"/]) {
+		my ($arg, $re) = @$case;
+		$c->write_conf("events {} http { server { listen "
+		    . "127.0.0.1:1 $arg; } }\n");
+		my ($code, $out) = $c->run_cmd('-t');
+		isnt($code, 0, "-t refuses listen $arg");
+		like($out, $re, 'with nginx\'s message') or diag($out);
+	}
+	# nginx: socket options once per address, one default server
+	$c->write_conf(<<'EOF');
+events {} http {
+    server { listen 127.0.0.1:1 rcvbuf=8k; }
+    server { listen 127.0.0.1:1 backlog=10; }
+}
+EOF
+	my ($code, $out) = $c->run_cmd('-t');
+	isnt($code, 0, '-t refuses two sets of options for one address');
+	like($out, qr/portico.conf:4: duplicate listen options for 127\.0\.0\.1:1/,
+	    'duplicate listen options for ..., at the second') or diag($out);
+	$c->write_conf(<<'EOF');
+events {} http {
+    server { listen 127.0.0.1:1 default_server; }
+    server { listen 127.0.0.1:1 default_server; }
+}
+EOF
+	($code, $out) = $c->run_cmd('-t');
+	isnt($code, 0, '-t refuses two default servers for one address');
+	like($out, qr/portico.conf:4: a duplicate default server for 127\.0\.0\.1:1/,
+	    'a duplicate default server for ...') or diag($out);
+	$c->write_conf(<<'EOF');
+events {} http {
+    server { listen 127.0.0.1:1 rcvbuf=8k; }
+    server { listen 127.0.0.1:1 default_server; }
+    server { listen 127.0.0.1:2 reuseport deferred bind fastopen=0
+        so_keepalive=on ipv6only=on; }
+    server { listen 127.0.0.1:3 so_keepalive=off; }
+    server { listen 127.0.0.1:4 so_keepalive=1m::; }
+    server { listen 127.0.0.1:5 so_keepalive=:30s:; }
+    server { listen 127.0.0.1:6 so_keepalive=::9; }
+}
+EOF
+	($code, $out) = $c->run_cmd('-t');
+	is($code, 0, '-t accepts options given once, and every parameter')
+	    or diag($out);
+}
+
+PorticoTest::scenario('socket options', sub {
+	my ($t) = @_;
+	$t->write_conf(<<'EOF');
+worker_processes 1;
+events {}
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%% rcvbuf=48k sndbuf=40k deferred
+            so_keepalive=30s:10s:3 fastopen=16 backlog=100;
+        location / { return 200 "options\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_1%%;
+        location / { return 200 "plain\n"; }
+    }
+}
+EOF
+	$t->run;
+	my ($w) = $t->wait_ready(1);
+	my ($opt) = listen_fds($w, $t->port(0));
+	my ($plain) = listen_fds($w, $t->port(1));
+	ok($opt && $plain, 'the worker holds both listening sockets');
+	SKIP: {
+		skip('pidfd_getfd(2) is not available here', 10)
+		    unless defined peer_sockopt($w, $opt->[0], SOL_SOCKET,
+		    SO_RCVBUF);
+		my $get = sub { peer_sockopt($w, $_[0][0], $_[1], $_[2]) };
+		# Linux reports twice the size asked for
+		is($get->($opt, SOL_SOCKET, SO_RCVBUF), 2 * 48 * 1024,
+		    'rcvbuf=48k: SO_RCVBUF');
+		is($get->($opt, SOL_SOCKET, SO_SNDBUF), 2 * 40 * 1024,
+		    'sndbuf=40k: SO_SNDBUF');
+		is($get->($opt, SOL_SOCKET, SO_KEEPALIVE), 1, 'so_keepalive: on');
+		is($get->($opt, IPPROTO_TCP, TCP_KEEPIDLE), 30, 'idle 30 s');
+		is($get->($opt, IPPROTO_TCP, TCP_KEEPINTVL), 10, 'interval 10 s');
+		is($get->($opt, IPPROTO_TCP, TCP_KEEPCNT), 3, 'count 3');
+		is($get->($opt, IPPROTO_TCP, TCP_FASTOPEN), 16, 'fastopen=16');
+		cmp_ok($get->($opt, IPPROTO_TCP, TCP_DEFER_ACCEPT), '>', 0,
+		    'deferred: TCP_DEFER_ACCEPT');
+		is($get->($plain, SOL_SOCKET, SO_KEEPALIVE) . ' ' .
+		    $get->($plain, IPPROTO_TCP, TCP_DEFER_ACCEPT) . ' ' .
+		    $get->($plain, IPPROTO_TCP, TCP_FASTOPEN), '0 0 0',
+		    'without options: none of them');
+		is($get->($plain, SOL_SOCKET, SO_REUSEPORT), 0, 'nor reuseport');
+	}
+	SKIP: {
+		my $ss = `ss -tln 2>/dev/null`;
+		skip('no ss(8)', 1) unless $ss =~ /LISTEN/;
+		my $p = $t->port(0);
+		like($ss, qr/LISTEN\s+\d+\s+100\s+127\.0\.0\.1:$p\s/,
+		    'backlog=100: the accept queue ss(8) shows');
+	}
+	# deferred: the connection is accepted when its request arrives
+	my (undef, undef, $body) = PorticoTest::http_get($t->port(0), '/');
+	is($body, "options\n", 'a request on the socket with options');
+	$t->stop;
+});
+
+# reuseport: a socket per worker, kept across a reload and handed over
+# in a binary upgrade
+PorticoTest::scenario('reuseport', sub {
+	my ($t) = @_;
+	$t->write_conf(<<'EOF');
+worker_processes 2;
+events {}
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%% reuseport;
+        location / { return 200 "pid $pid\n"; }
+    }
+}
+EOF
+	$t->run;
+	my $port = $t->port(0);
+	my @w = $t->wait_ready(2);
+	is(scalar @w, 2, 'two workers');
+	my @ino = listen_inodes($port);
+	is(scalar @ino, 2, 'reuseport: two sockets listen on the port');
+	my $each_own = sub {
+		my @own = map { [ map { $_->[1] } listen_fds($_, $port) ] } @_;
+		return @own == 2 && @{ $own[0] } == 1 && @{ $own[1] } == 1 &&
+		    $own[0][0] ne $own[1][0];
+	};
+	ok($each_own->(@w), 'each worker holds one of them, not the same');
+	SKIP: {
+		my $v = peer_sockopt($w[0], (listen_fds($w[0], $port))[0][0],
+		    SOL_SOCKET, SO_REUSEPORT);
+		skip('pidfd_getfd(2) is not available here', 1) unless defined $v;
+		is($v, 1, 'SO_REUSEPORT is set');
+	}
+	# the kernel spreads connections over the sockets by their ports
+	my $answered = sub {
+		my %pids;
+		for (1 .. 40) {
+			my (undef, undef, $b) = PorticoTest::http_get($port, '/');
+			$pids{$1}++ if ($b // '') =~ /^pid (\d+)/;
+		}
+		return [sort keys %pids];
+	};
+	is_deeply($answered->(), [sort @w],
+	    'both workers answer, each from its socket');
+
+	# reload: the same two sockets, one to each new worker
+	$t->signal('HUP');
+	my @nw;
+	ok(wait_until(sub {
+		@nw = $t->workers;
+		return 0 unless @nw == 2;
+		my %old = map { $_ => 1 } @w;
+		return !grep { $old{$_} } @nw;
+	}), 'reload: two new workers');
+	ok(wait_until(sub { !grep { PorticoTest::alive($_) } @w }),
+	    'the old workers are gone');
+	is_deeply([listen_inodes($port)], \@ino, 'reload: the sockets are kept');
+	ok($each_own->(@nw), 'one to each new worker');
+	is_deeply($answered->(), [sort @nw], 'both new workers answer');
+
+	# binary upgrade: the new master adopts both sockets
+	my $old = $t->{pid};
+	my $oldbin = $t->pid_file . '.oldbin';
+	$t->signal('USR2');
+	my ($new, @uw);
+	ok(wait_until(sub {
+		$new = $t->master_pid;
+		return 0 unless -e $oldbin && $new && $new != $old;
+		@uw = $t->workers($new);
+		return @uw == 2 && $each_own->(@uw);
+	}), 'upgrade: a new master, each of its workers with one socket');
+	$t->signal('QUIT', $old);
+	ok($t->wait_exit($old), 'the old master retires');
+	$t->{pid} = $new;
+	$t->{child} = undef;
+	is_deeply([listen_inodes($port)], \@ino,
+	    'upgrade: the same two sockets listen');
+	is_deeply($answered->(), [sort @uw],
+	    'both workers of the new master answer');
+	unlike($t->error_log, qr/\[emerg\]/, 'no error on the way');
+	$t->stop;
+});
+
+# IPv6 end to end, when the machine has ::1
+SKIP: {
+	require IO::Socket::IP;
+	my $probe = IO::Socket::IP->new(LocalHost => '::1', LocalPort => 0,
+	    Listen => 1);
+	skip('no IPv6 loopback here', 5) unless $probe;
+	close $probe;
+	PorticoTest::scenario('ipv6', sub {
+		my ($t) = @_;
+		$t->write_conf(<<'EOF');
+events {}
+http {
+    server {
+        listen [::1]:%%PORT_0%%;
+        listen 127.0.0.1:%%PORT_1%%;
+        location / { return 200 "$remote_addr\n"; }
+    }
+}
+EOF
+		my $p = $t->port(0);
+		$t->not_listening(0);
+		$t->port(1);
+		$t->run;
+		my $s;
+		ok(wait_until(sub {
+			$s = IO::Socket::IP->new(PeerHost => '::1',
+			    PeerPort => $p, Timeout => 2);
+		}), 'connect to [::1]:port');
+		print $s "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+		my ($buf) = PorticoTest::read_sock($s, 5);
+		my @r = PorticoTest::split_responses($buf);
+		is($r[0]{status}, 200, 'answered over IPv6');
+		is($r[0]{body}, "::1\n", '$remote_addr is ::1');
+		ok(!PorticoTest::port_open($p), 'the IPv6 socket takes no IPv4 '
+		    . '(ipv6only=on)');
+		$t->stop;
+	});
+}
+
 done_testing;
