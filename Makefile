@@ -1,4 +1,4 @@
-# portico: see README.  Targets: all run test install clean fmt
+# portico: see README.  Targets: all run test install clean fmt bench-idle
 # make test SANITIZE=1 builds into objs-san/ with ASan + UBSan.
 
 -include objs/Makefile.conf
@@ -30,7 +30,7 @@ LIBOBJS = $(filter-out $(OBJDIR)/master/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard t/unit/*.c)
 UNITS = $(UNIT_SRCS:t/unit/%.c=$(OBJDIR)/unit/%)
 
-.PHONY: all run test unit install clean fmt fuzz
+.PHONY: all run test unit install clean fmt fuzz bench-idle
 
 FUZZERS = http_parse conf
 REPLAYS = $(FUZZERS:%=$(OBJDIR)/fuzz/%-replay)
@@ -97,6 +97,12 @@ test: all
 	PORTICO_FUZZDIR=$(CURDIR)/$(OBJDIR)/fuzz \
 	PORTICO_SANITIZE=$(SANITIZE) \
 		prove -r $(PROVEFLAGS) t/
+
+# memory per idle keep-alive connection, portico against nginx; not a test
+IDLE_CONNS ?= 5000
+bench-idle: $(OBJDIR)/portico
+	PORTICO_BIN=$(CURDIR)/$(OBJDIR)/portico IDLE_CONNS=$(IDLE_CONNS) \
+		perl t/bench/idle-memory
 
 RUNDIR = $(CURDIR)/objs/run/
 run: $(OBJDIR)/portico
