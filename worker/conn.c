@@ -18,6 +18,7 @@
 int worker_stopping;
 
 static struct conn *pool;
+static int pool_max, pool_used;	/* slots past pool_used never touched */
 static struct conn *free_list;
 static struct conn *active;
 static int nactive;
@@ -94,19 +95,67 @@ buf_put(struct buf *b)
 	*list = b;
 }
 
+/*
+ * worker_connections slots, zeroed by calloc() and left untouched until
+ * used: the kernel maps their pages only then, so a worker sized for
+ * many connections costs memory for those it has had, not its capacity.
+ */
 int
 conn_pool_init(int max)
 {
-	int i;
-
 	if ((pool = calloc(max, sizeof(*pool))) == NULL)
 		return -1;
-	for (i = max - 1; i >= 0; i--) {
-		pool[i].c_fd = -1;
-		pool[i].c_next = free_list;
-		free_list = &pool[i];
-	}
+	pool_max = max;
+	pool_used = 0;
 	return 0;
+}
+
+static struct conn *
+conn_slot_get(void)
+{
+	struct conn *c = free_list;
+
+	if (c != NULL)
+		free_list = c->c_next;
+	else if (pool_used < pool_max)
+		c = &pool[pool_used++];
+	return c;
+}
+
+/* requests, from a free list: only a connection with a request holds one */
+union req_slot {
+	struct http_req	 rs_req;
+	union req_slot	*rs_next;
+};
+
+static union req_slot *req_free;
+
+static int
+conn_req_get(struct conn *c)
+{
+	union req_slot *rs = req_free;
+
+	if (c->c_reqp != NULL)
+		return 0;
+	if (rs != NULL)
+		req_free = rs->rs_next;
+	else if ((rs = malloc(sizeof(*rs))) == NULL)
+		return -1;
+	memset(&rs->rs_req, 0, sizeof(rs->rs_req));
+	c->c_reqp = &rs->rs_req;
+	return 0;
+}
+
+static void
+conn_req_put(struct conn *c)
+{
+	union req_slot *rs = (union req_slot *)c->c_reqp;
+
+	if (rs == NULL)
+		return;
+	rs->rs_next = req_free;
+	req_free = rs;
+	c->c_reqp = NULL;
 }
 
 int
@@ -120,7 +169,7 @@ void
 conn_log(struct conn *c, int level, const char *fmt, ...)
 {
 	char msg[1024], ctx[1200];
-	struct http_req *r = &c->c_req;
+	struct http_req *r = c->c_reqp;
 	size_t n;
 	va_list ap;
 
@@ -132,7 +181,7 @@ conn_log(struct conn *c, int level, const char *fmt, ...)
 	n = snprintf(ctx, sizeof(ctx), "%s%s, client: %s, server: %s",
 	    c->c_action ? " while " : "", c->c_action ? c->c_action : "",
 	    c->c_peer_text, c->c_listen->gl_text);
-	if (r->r_head.hh_version != 0 && n < sizeof(ctx)) {
+	if (r != NULL && r->r_head.hh_version != 0 && n < sizeof(ctx)) {
 		size_t rl = r->r_head.hh_target + r->r_head.hh_targetlen +
 		    9 - r->r_head.hh_method;
 
@@ -153,7 +202,7 @@ conn_set_state(struct conn *c, int s)
 static const struct conf_loc *
 conn_loc(const struct conn *c)
 {
-	return c->c_req.r_loc != NULL ? c->c_req.r_loc :
+	return c->c_reqp != NULL && c->c_req.r_loc != NULL ? c->c_req.r_loc :
 	    c->c_listen->gl_default->sc_loc;
 }
 
@@ -234,12 +283,11 @@ conn_accept(struct gen *g, struct gen_listen *gl, int fd,
 	char a[INET6_ADDRSTRLEN];
 	int on = 1;
 
-	if ((c = free_list) == NULL) {
+	if ((c = conn_slot_get()) == NULL) {
 		log_alert("%d worker_connections are not enough", nactive);
 		close(fd);
 		return;
 	}
-	free_list = c->c_next;
 	memset(c, 0, sizeof(*c));
 	c->c_fd = fd;
 	c->c_ev.ev_fd = fd;
@@ -267,8 +315,12 @@ conn_accept(struct gen *g, struct gen_listen *gl, int fd,
 	active = c;
 	nactive++;
 
-	if (event_add(&c->c_ev, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) ==
-	    -1) {
+	if (conn_req_get(c) == -1) {
+		log_alert("out of memory for a request");
+		c->c_ev.ev_fd = -1;	/* not in epoll: nothing to delete */
+		conn_set_state(c, CS_CLOSE);
+	} else if (event_add(&c->c_ev, EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+	    EPOLLET) == -1) {
 		log_alert("epoll_ctl() failed (%d: %s)", errno,
 		    strerror(errno));
 		conn_set_state(c, CS_CLOSE);
@@ -377,7 +429,8 @@ conn_end(struct conn *c)
 
 	if (l->lc_lingering_close == LINGER_OFF || c->c_eof)
 		return CS_CLOSE;
-	if (l->lc_lingering_close == LINGER_ALWAYS || c->c_req.r_has_body ||
+	if (l->lc_lingering_close == LINGER_ALWAYS ||
+	    (c->c_reqp != NULL && c->c_req.r_has_body) ||
 	    (c->c_in != NULL && c->c_in->b_pos < c->c_in->b_last))
 		return CS_LINGER;
 	if (ioctl(c->c_fd, FIONREAD, &pending) == 0 && pending > 0)
@@ -579,12 +632,17 @@ step_idle(struct conn *c)
 	msec_t t;
 
 	c->c_action = NULL;
-	/* an idle connection holds no buffer */
+	/* an idle connection holds no buffer and no request */
 	if (c->c_in != NULL) {
 		buf_put(c->c_in);
 		c->c_in = NULL;
 	}
+	conn_req_put(c);
 	if (c->c_readable) {
+		if (conn_req_get(c) == -1) {
+			conn_log(c, LOG_ALERT, "out of memory for a request");
+			return CS_CLOSE;
+		}
 		c->c_req.r_start = clock_now();
 		timer_set(&c->c_timer,
 		    c->c_listen->gl_default->sc_client_header_timeout);
@@ -650,9 +708,13 @@ static int
 step_close(struct conn *c)
 {
 	/* a request answered (or cut short) before the close is logged */
-	http_log_request(c);
+	if (c->c_reqp != NULL) {
+		http_log_request(c);
+		conn_req_put(c);
+	}
 	timer_cancel(&c->c_timer);
-	event_del(&c->c_ev);
+	if (c->c_ev.ev_fd != -1)
+		event_del(&c->c_ev);
 	close(c->c_fd);
 	c->c_fd = -1;
 	buf_put(c->c_in);

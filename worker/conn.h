@@ -61,10 +61,19 @@ struct conn {
 	size_t			 c_scan;	/* head-end search position */
 	struct timer		 c_timer;
 	const char		*c_action;	/* "reading client request" */
-	struct http_req		 c_req;
+	struct http_req		*c_reqp;	/* use c_req, below */
 	struct conn		*c_next;	/* active list or free list */
 	struct conn		*c_prev;
 };
+
+/*
+ * The request in progress, as a member: c->c_req.r_loc, &c->c_req.  It
+ * lives apart from the connection, which holds one only while it has a
+ * request (reading, answering, lingering): an idle keep-alive
+ * connection costs the few hundred bytes of struct conn, not the 4 kB of
+ * a parsed request.  c_reqp is NULL while idle.
+ */
+#define c_req	c_reqp[0]
 
 int	 conn_pool_init(int max);
 void	 conn_accept(struct gen *, struct gen_listen *, int fd,
