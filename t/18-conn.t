@@ -14,6 +14,13 @@ use PorticoTest qw(wait_until);
 
 $SIG{PIPE} = 'IGNORE';
 
+# Linux's numbers, which Socket does not all export
+use constant {
+	SO_SNDBUF => 7, SO_RCVBUF => 8, SO_KEEPALIVE => 9, SO_REUSEPORT => 15,
+	TCP_KEEPIDLE => 4, TCP_KEEPINTVL => 5, TCP_KEEPCNT => 6,
+	TCP_DEFER_ACCEPT => 9, TCP_FASTOPEN => 23,
+};
+
 my $t = PorticoTest->new;
 $t->write_conf(<<'EOF');
 worker_processes 1;
@@ -211,6 +218,66 @@ $t->stop;
 	}
 }
 
+# reset_timedout_connection on send_timeout: a client that stops reading
+# (a tiny receive buffer, against sndbuf=1 on our side) times the answer
+# out; on: RST, the rest of the answer dropped; off: what was sent, FIN
+PorticoTest::scenario('send_timeout reset', sub {
+	my ($t) = @_;
+	$t->write_conf(<<'EOF');
+worker_processes 1;
+events {}
+http {
+    send_timeout 1s;
+    server {
+        listen 127.0.0.1:%%PORT_0%% sndbuf=1;
+        reset_timedout_connection on;
+        location / { return 200 "$http_pad$http_pad"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_1%% sndbuf=1;
+        location / { return 200 "$http_pad$http_pad"; }
+    }
+}
+EOF
+	$t->run;
+	my $timeouts = sub {
+		my $n = () = $t->error_log =~ /client timed out while we were /g;
+		return $n;
+	};
+	for my $case ([0, 'on', 1], [1, 'off', 0]) {
+		my ($port, $mode, $reset) = @$case;
+		socket(my $s, Socket::PF_INET(), Socket::SOCK_STREAM(), 0)
+		    or die "socket: $!";
+		setsockopt($s, SOL_SOCKET, SO_RCVBUF, pack('i', 1));
+		connect($s, Socket::pack_sockaddr_in($t->port($port),
+		    Socket::inet_aton('127.0.0.1'))) or die "connect: $!";
+		my $before = $timeouts->();
+		syswrite($s, "GET / HTTP/1.1\r\nHost: a\r\nPad: " . ('p' x 3600)
+		    . "\r\nConnection: close\r\n\r\n");
+		ok(wait_until(sub { $timeouts->() > $before }, 5),
+		    "reset_timedout_connection $mode: send_timeout expires");
+		# read to the end: EOF, or the error that ends it
+		my ($buf, $err, $end) = ('', 'no end', time + 5);
+		my $sel = IO::Select->new($s);
+		while (time < $end) {
+			next unless $sel->can_read(0.05);
+			my $r = sysread($s, $buf, 65536, length $buf);
+			$err = defined $r ? '' : "$!";
+			last if !defined $r || $r == 0;
+		}
+		close $s;
+		like($buf, qr/^HTTP\/1.1 200 /, 'part of the answer arrived');
+		ok(length $buf < 7200, 'not all of it')
+		    or diag(length($buf) . ' bytes');
+		if ($reset) {
+			like($err, qr/reset/i, 'then an RST');
+		} else {
+			is($err, '', 'then a FIN');
+		}
+	}
+	$t->stop;
+});
+
 # ---------------------------------------------------------------------
 # listen options, read back from the workers' sockets
 
@@ -257,12 +324,6 @@ sub peer_sockopt {
 	close $fh;
 	return defined $v ? unpack('i', $v) : undef;
 }
-
-use constant {
-	SO_SNDBUF => 7, SO_RCVBUF => 8, SO_KEEPALIVE => 9, SO_REUSEPORT => 15,
-	TCP_KEEPIDLE => 4, TCP_KEEPINTVL => 5, TCP_KEEPCNT => 6,
-	TCP_DEFER_ACCEPT => 9, TCP_FASTOPEN => 23,
-};
 
 # the -t errors of "listen" parameters (write_conf adds an error_log line
 # at the top: the second server is on line 4)
