@@ -131,7 +131,7 @@ struct conf_loc {
 struct listen_opts {
 	int			 lo_reuseport;	/* a socket per worker */
 	int			 lo_deferred;	/* TCP_DEFER_ACCEPT */
-	int			 lo_rcvbuf;	/* 0: the system's */
+	int			 lo_rcvbuf;	/* -1: the system's */
 	int			 lo_sndbuf;
 	int			 lo_fastopen;	/* queue length; -1: not set */
 	int			 lo_keepalive;	/* -1: the system's; 0, 1 */

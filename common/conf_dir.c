@@ -566,54 +566,61 @@ listen_defaults(struct conf_listen *li)
 {
 	li->li_backlog = 511;
 	li->li_ipv6only = 1;
+	li->li_opt.lo_rcvbuf = li->li_opt.lo_sndbuf = -1;
 	li->li_opt.lo_fastopen = -1;
 	li->li_opt.lo_keepalive = -1;
 }
 
-/* so_keepalive=on|off|[idle]:[intvl]:[cnt] */
+/* a time of so_keepalive: whole seconds (nginx has no "ms" there) */
+static int
+keepalive_secs(const char *p, size_t len, int *out)
+{
+	char t[32];
+	msec_t ms;
+
+	if (len == 0)
+		return 0;
+	if (len >= sizeof(t))
+		return -1;
+	memcpy(t, p, len);
+	t[len] = '\0';
+	if (str_parse_time(t, &ms) == -1 || ms % 1000 != 0 ||
+	    ms / 1000 > INT_MAX)
+		return -1;
+	*out = ms / 1000;
+	return 0;
+}
+
+/* so_keepalive=on|off|[idle][:[intvl][:[cnt]]], read as nginx does */
 static int
 listen_keepalive(struct conf_parser *cp, const char *v, struct listen_opts *o)
 {
-	char part[3][32];
-	const char *p = v, *colon;
-	msec_t ms;
+	const char *p = v, *end = v + strlen(v), *colon;
 	long long n;
-	size_t len;
-	int i;
 
 	if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
 		o->lo_keepalive = strcmp(v, "on") == 0;
 		return 0;
 	}
-	for (i = 0; i < 3; i++) {
-		colon = i < 2 ? strchr(p, ':') : NULL;
-		if (i < 2 && colon == NULL)
-			goto bad;
-		len = colon != NULL ? (size_t)(colon - p) : strlen(p);
-		if (len >= sizeof(part[i]))
-			goto bad;
-		memcpy(part[i], p, len);
-		part[i][len] = '\0';
-		p += len + 1;
-	}
-	if (part[0][0] == '\0' && part[1][0] == '\0' && part[2][0] == '\0')
+	colon = memchr(p, ':', end - p);
+	if (colon == NULL)
+		colon = end;
+	if (keepalive_secs(p, colon - p, &o->lo_keepidle) == -1)
 		goto bad;
-	for (i = 0; i < 2; i++) {
-		if (part[i][0] == '\0')
-			continue;
-		if (str_parse_time(part[i], &ms) == -1 || ms < 1000 ||
-		    ms / 1000 > 32767)
-			goto bad;
-		if (i == 0)
-			o->lo_keepidle = ms / 1000;
-		else
-			o->lo_keepintvl = ms / 1000;
-	}
-	if (part[2][0] != '\0') {
-		if (str_parse_int(part[2], 127, &n) == -1 || n == 0)
+	p = colon < end ? colon + 1 : end;
+	colon = memchr(p, ':', end - p);
+	if (colon == NULL)
+		colon = end;
+	if (keepalive_secs(p, colon - p, &o->lo_keepintvl) == -1)
+		goto bad;
+	p = colon < end ? colon + 1 : end;
+	if (p < end) {
+		if (str_parse_int(p, INT_MAX, &n) == -1)
 			goto bad;
 		o->lo_keepcnt = n;
 	}
+	if (o->lo_keepidle == 0 && o->lo_keepintvl == 0 && o->lo_keepcnt == 0)
+		goto bad;
 	o->lo_keepalive = 1;
 	return 0;
 bad:
@@ -621,14 +628,16 @@ bad:
 	return -1;
 }
 
+/* rcvbuf=, sndbuf=: nginx's message names the whole parameter */
 static int
-listen_size(struct conf_parser *cp, const char *name, const char *v,
+listen_size(struct conf_parser *cp, const char *name, const char *arg,
     int *out)
 {
 	long long n;
 
-	if (str_parse_size(v, &n) == -1 || n <= 0 || n > INT_MAX) {
-		conf_error(cp, "invalid %s \"%s\"", name, v);
+	if (str_parse_size(strchr(arg, '=') + 1, &n) == -1 || n < 0 ||
+	    n > INT_MAX) {
+		conf_error(cp, "invalid %s \"%s\"", name, arg);
 		return -1;
 	}
 	*out = n;
@@ -649,7 +658,7 @@ listen_param(struct conf_parser *cp, struct conf_listen *li, const char *a)
 	li->li_opt_set = 1;
 	if (str_has_prefix(a, "backlog=")) {
 		if (str_parse_int(a + 8, INT_MAX, &v) == -1 || v == 0) {
-			conf_error(cp, "invalid backlog \"%s\"", a + 8);
+			conf_error(cp, "invalid backlog \"%s\"", a);
 			return -1;
 		}
 		li->li_backlog = v;
@@ -664,12 +673,12 @@ listen_param(struct conf_parser *cp, struct conf_listen *li, const char *a)
 	else if (strcmp(a, "deferred") == 0)
 		o->lo_deferred = 1;
 	else if (str_has_prefix(a, "rcvbuf="))
-		return listen_size(cp, "rcvbuf", a + 7, &o->lo_rcvbuf);
+		return listen_size(cp, "rcvbuf", a, &o->lo_rcvbuf);
 	else if (str_has_prefix(a, "sndbuf="))
-		return listen_size(cp, "sndbuf", a + 7, &o->lo_sndbuf);
+		return listen_size(cp, "sndbuf", a, &o->lo_sndbuf);
 	else if (str_has_prefix(a, "fastopen=")) {
 		if (str_parse_int(a + 9, INT_MAX, &v) == -1) {
-			conf_error(cp, "invalid fastopen \"%s\"", a + 9);
+			conf_error(cp, "invalid fastopen \"%s\"", a);
 			return -1;
 		}
 		o->lo_fastopen = v;

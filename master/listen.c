@@ -119,9 +119,9 @@ listen_configure(const struct gen_listen *gl, int fd)
 	const struct listen_opts *o = &gl->gl_opt;
 	int defer = 0;
 
-	if (o->lo_rcvbuf > 0)
+	if (o->lo_rcvbuf != -1)
 		SETOPT(gl, fd, SOL_SOCKET, SO_RCVBUF, o->lo_rcvbuf);
-	if (o->lo_sndbuf > 0)
+	if (o->lo_sndbuf != -1)
 		SETOPT(gl, fd, SOL_SOCKET, SO_SNDBUF, o->lo_sndbuf);
 	if (o->lo_keepalive != -1)
 		SETOPT(gl, fd, SOL_SOCKET, SO_KEEPALIVE, o->lo_keepalive);

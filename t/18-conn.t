@@ -278,6 +278,49 @@ EOF
 	$t->stop;
 });
 
+# nginx, when installed, does the same with the same directives
+SKIP: {
+	skip('nginx is not installed', 6) unless PorticoTest::Nginx::available();
+	my $ng = PorticoTest::Nginx->start(<<'EOF');
+events {}
+http {
+    client_max_body_size 1k;
+    lingering_time 3s;
+    lingering_timeout 1s;
+    client_header_timeout 1s;
+    reset_timedout_connection on;
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { return 200 "ok\n"; }
+        # nginx resets a 413 whose client stalls while its body is
+        # discarded: that is a timeout too
+        location /up { reset_timedout_connection off; return 200 "ok\n"; }
+    }
+}
+EOF
+	skip('nginx did not start', 6) unless $ng;
+	my $s = PorticoTest::connect_port($ng->port);
+	print $s upload_head(8_000_000);
+	my ($sent, $err) = pour($s, 4_000_000, 10);
+	is($sent, 4_000_000, 'nginx: the 4 MB upload is accepted too')
+	    or diag("write failed: $err");
+	my ($buf, $closed) = PorticoTest::read_sock($s, 5);
+	my $reset = $!{ECONNRESET} ? 1 : 0;
+	my @r = PorticoTest::split_responses($buf);
+	is($r[0]{status}, 413, 'nginx: its 413 arrives');
+	ok($closed && !$reset, 'nginx: then a FIN') or diag("closed $closed reset $reset: $!");
+	close $s;
+	my $r = PorticoTest::http_batch($ng->port,
+	    ["GET / HTTP/1.1\r\nHost: a\r\n"], timeout => 6)->[0];
+	ok($r->{closed} && $r->{reset},
+	    'nginx: reset_timedout_connection on resets a half request');
+	$r = PorticoTest::http_batch($ng->port, [''], timeout => 6)->[0];
+	ok($r->{closed} && !$r->{reset},
+	    'nginx: and closes a silent connection with a FIN');
+	$ng->stop;
+	pass('nginx compared');
+}
+
 # ---------------------------------------------------------------------
 # listen options, read back from the workers' sockets
 
@@ -329,9 +372,11 @@ sub peer_sockopt {
 # at the top: the second server is on line 4)
 {
 	my $c = PorticoTest->new;
-	for my $case (['rcvbuf=x', qr/invalid rcvbuf "x"/],
-	    ['sndbuf=0', qr/invalid sndbuf "0"/],
-	    ['fastopen=-2', qr/invalid fastopen/],
+	for my $case (['rcvbuf=x', qr/invalid rcvbuf "rcvbuf=x"/],
+	    ['sndbuf=1q', qr/invalid sndbuf "sndbuf=1q"/],
+	    ['fastopen=-2', qr/invalid fastopen "fastopen=-2"/],
+	    ['backlog=0', qr/invalid backlog "backlog=0"/],
+	    ['so_keepalive=500ms', qr/invalid so_keepalive value: "500ms"/],
 	    ['so_keepalive=maybe', qr/invalid so_keepalive value: "maybe"/],
 	    ['so_keepalive=::', qr/invalid so_keepalive value/],
 	    ['so_keepalive=1:2:3:4', qr/invalid so_keepalive value/],
@@ -374,6 +419,8 @@ events {} http {
     server { listen 127.0.0.1:4 so_keepalive=1m::; }
     server { listen 127.0.0.1:5 so_keepalive=:30s:; }
     server { listen 127.0.0.1:6 so_keepalive=::9; }
+    server { listen 127.0.0.1:7 so_keepalive=30m sndbuf=0; }
+    server { listen 127.0.0.1:8 so_keepalive=1:2; }
 }
 EOF
 	($code, $out) = $c->run_cmd('-t');

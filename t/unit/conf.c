@@ -720,7 +720,7 @@ test_errors(void)
 		{ "http { server { listen 8001 fast; } }\n", 1,
 		    "invalid parameter \"fast\"" },
 		{ "http { server { listen 8001 backlog=0; } }\n", 1,
-		    "invalid backlog \"0\"" },
+		    "invalid backlog \"backlog=0\"" },
 		{ "http { server { listen unix:/tmp/s; } }\n", 1,
 		    "unix domain sockets in \"listen\" are not supported yet" },
 		{ "http { server {\nlisten 8001;\nlisten *:8001;\n} }\n", 3,
@@ -1101,6 +1101,8 @@ test_listen_options(void)
 	    "  server { listen 127.0.0.1:8002 so_keepalive=off; }\n"
 	    "  server { listen 127.0.0.1:8003 so_keepalive=:10s:; }\n"
 	    "  server { listen 127.0.0.1:8004; }\n"
+	    "  server { listen 127.0.0.1:8005 so_keepalive=1m; }\n"
+	    "  server { listen 127.0.0.1:8006 so_keepalive=5:6 sndbuf=0; }\n"
 	    "}\n", "listen options");
 	if (g == NULL)
 		return;
@@ -1122,19 +1124,28 @@ test_listen_options(void)
 	    gl->gl_opt.lo_keepcnt == 0, "so_keepalive=:10s: sets one part");
 	gl = listen_by_text(g, "127.0.0.1:8004");
 	ok(gl != NULL && gl->gl_opt.lo_keepalive == -1 &&
-	    gl->gl_opt.lo_fastopen == -1 && gl->gl_opt.lo_rcvbuf == 0 &&
+	    gl->gl_opt.lo_fastopen == -1 && gl->gl_opt.lo_rcvbuf == -1 &&
 	    !gl->gl_opt.lo_reuseport && !gl->gl_opt.lo_deferred &&
 	    gl->gl_backlog == 511 && gl->gl_fds == NULL,
 	    "without options: the system's values");
+	gl = listen_by_text(g, "127.0.0.1:8005");
+	ok(gl != NULL && gl->gl_opt.lo_keepidle == 60 &&
+	    gl->gl_opt.lo_keepintvl == 0, "so_keepalive=1m: the idle time alone");
+	gl = listen_by_text(g, "127.0.0.1:8006");
+	ok(gl != NULL && gl->gl_opt.lo_keepidle == 5 &&
+	    gl->gl_opt.lo_keepintvl == 6 && gl->gl_opt.lo_keepcnt == 0 &&
+	    gl->gl_opt.lo_sndbuf == 0, "so_keepalive=5:6, sndbuf=0 (as nginx)");
 	conf_free(g);
 
 	rejects("http {\n server { listen 1.2.3.4:80 backlog=5; }\n"
 	    " server { listen 1.2.3.4:80 reuseport; }\n}\n", 3,
 	    "duplicate listen options for 1.2.3.4:80");
 	rejects("http {\n server { listen 80 rcvbuf=1x; }\n}\n", 2,
-	    "invalid rcvbuf \"1x\"");
-	rejects("http {\n server { listen 80 so_keepalive=1:2; }\n}\n", 2,
-	    "invalid so_keepalive value: \"1:2\"");
+	    "invalid rcvbuf \"rcvbuf=1x\"");
+	rejects("http {\n server { listen 80 so_keepalive=1:2:3:4; }\n}\n",
+	    2, "invalid so_keepalive value: \"1:2:3:4\"");
+	rejects("http {\n server { listen 80 so_keepalive=500ms; }\n}\n", 2,
+	    "invalid so_keepalive value: \"500ms\"");
 	rejects("http {\n server { listen 80 so_keepalive=0s::; }\n}\n", 2,
 	    "invalid so_keepalive value: \"0s::\"");
 }
