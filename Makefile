@@ -1,4 +1,5 @@
 # portico: see README.  Targets: all run test install clean fmt fuzz bench
+# bench-idle
 # make test SANITIZE=1 builds into objs-san/ with ASan + UBSan.
 
 -include objs/Makefile.conf
@@ -30,7 +31,7 @@ LIBOBJS = $(filter-out $(OBJDIR)/master/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard t/unit/*.c)
 UNITS = $(UNIT_SRCS:t/unit/%.c=$(OBJDIR)/unit/%)
 
-.PHONY: all run test unit install clean fmt fuzz bench
+.PHONY: all run test unit install clean fmt fuzz bench bench-idle
 
 FUZZERS = http_parse conf
 REPLAYS = $(FUZZERS:%=$(OBJDIR)/fuzz/%-replay)
@@ -108,6 +109,11 @@ bench: $(OBJDIR)/portico
 	    apt-get install -y -qq nginx-light wrk; else \
 	    echo "make bench needs: apt-get install nginx-light wrk"; exit 1; fi
 	PORTICO_BIN=$(CURDIR)/$(OBJDIR)/portico perl t/bench/run $(BENCHFLAGS)
+# memory per idle keep-alive connection, portico against nginx; not a test
+IDLE_CONNS ?= 5000
+bench-idle: $(OBJDIR)/portico
+	PORTICO_BIN=$(CURDIR)/$(OBJDIR)/portico IDLE_CONNS=$(IDLE_CONNS) \
+		perl t/bench/idle-memory
 
 RUNDIR = $(CURDIR)/objs/run/
 run: $(OBJDIR)/portico

@@ -182,6 +182,12 @@ struct conf_proxy {
 	char			*px_body_temp;		/* client_body_temp_path */
 };
 
+enum linger_mode {
+	LINGER_OFF = 0,
+	LINGER_ON,		/* when the client may still be sending */
+	LINGER_ALWAYS,
+};
+
 struct conf_loc {
 	char		*lc_name;
 	int		 lc_match;
@@ -204,6 +210,10 @@ struct conf_loc {
 	msec_t		 lc_send_timeout;
 	int64_t		 lc_client_max_body_size;	/* 0: no limit */
 	msec_t		 lc_client_body_timeout;
+	int		 lc_lingering_close;	/* LINGER_OFF, _ON, _ALWAYS */
+	msec_t		 lc_lingering_time;
+	msec_t		 lc_lingering_timeout;
+	int		 lc_reset_timedout;	/* reset_timedout_connection */
 	int		 lc_server_tokens;
 	char		*lc_default_type;
 	struct conf_types *lc_types;
@@ -213,6 +223,19 @@ struct conf_loc {
 	struct conf_proxy lc_px;		/* proxy_* */
 };
 
+/* socket options of a listening address, given once for it (as nginx) */
+struct listen_opts {
+	int			 lo_reuseport;	/* a socket per worker */
+	int			 lo_deferred;	/* TCP_DEFER_ACCEPT */
+	int			 lo_rcvbuf;	/* -1: the system's */
+	int			 lo_sndbuf;
+	int			 lo_fastopen;	/* queue length; -1: not set */
+	int			 lo_keepalive;	/* -1: the system's; 0, 1 */
+	int			 lo_keepidle;	/* seconds; 0: the system's */
+	int			 lo_keepintvl;
+	int			 lo_keepcnt;
+};
+
 struct conf_listen {
 	struct sockaddr_storage	 li_addr;
 	socklen_t		 li_addrlen;
@@ -220,6 +243,8 @@ struct conf_listen {
 	int			 li_default;
 	int64_t			 li_backlog;
 	int			 li_ipv6only;
+	struct listen_opts	 li_opt;
+	int			 li_opt_set;	/* any socket option given */
 	const char		*li_file;
 	int			 li_line;
 	struct conf_listen	*li_next;
@@ -256,7 +281,11 @@ struct gen_listen {
 	char			 gl_text[80];
 	int64_t			 gl_backlog;
 	int			 gl_ipv6only;
+	struct listen_opts	 gl_opt;
+	int			 gl_opt_set;
 	int			 gl_fd;		/* set by the master */
+	int			*gl_fds;	/* reuseport: one per worker */
+	int			 gl_nfds;
 	struct conf_srv		*gl_default;
 	struct conf_srv		**gl_servers;
 	int			 gl_nservers;

@@ -53,6 +53,8 @@ conf_loc_new(struct arena *a)
 	l->lc_server_tokens = UNSET;
 	l->lc_client_max_body_size = l->lc_client_body_timeout = UNSET;
 	conf_proxy_init(&l->lc_px);
+	l->lc_lingering_close = l->lc_reset_timedout = UNSET;
+	l->lc_lingering_time = l->lc_lingering_timeout = UNSET;
 	return l;
 }
 
@@ -562,50 +564,158 @@ parse_addr(struct conf_parser *cp, const char *text, struct conf_listen *li)
 	return 0;
 }
 
+static void
+listen_defaults(struct conf_listen *li)
+{
+	li->li_backlog = 511;
+	li->li_ipv6only = 1;
+	li->li_opt.lo_rcvbuf = li->li_opt.lo_sndbuf = -1;
+	li->li_opt.lo_fastopen = -1;
+	li->li_opt.lo_keepalive = -1;
+}
+
+/* a time of so_keepalive: whole seconds (nginx has no "ms" there) */
+static int
+keepalive_secs(const char *p, size_t len, int *out)
+{
+	char t[32];
+	msec_t ms;
+
+	if (len == 0)
+		return 0;
+	if (len >= sizeof(t))
+		return -1;
+	memcpy(t, p, len);
+	t[len] = '\0';
+	if (str_parse_time(t, &ms) == -1 || ms % 1000 != 0 ||
+	    ms / 1000 > INT_MAX)
+		return -1;
+	*out = ms / 1000;
+	return 0;
+}
+
+/* so_keepalive=on|off|[idle][:[intvl][:[cnt]]], read as nginx does */
+static int
+listen_keepalive(struct conf_parser *cp, const char *v, struct listen_opts *o)
+{
+	const char *p = v, *end = v + strlen(v), *colon;
+	long long n;
+
+	if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
+		o->lo_keepalive = strcmp(v, "on") == 0;
+		return 0;
+	}
+	colon = memchr(p, ':', end - p);
+	if (colon == NULL)
+		colon = end;
+	if (keepalive_secs(p, colon - p, &o->lo_keepidle) == -1)
+		goto bad;
+	p = colon < end ? colon + 1 : end;
+	colon = memchr(p, ':', end - p);
+	if (colon == NULL)
+		colon = end;
+	if (keepalive_secs(p, colon - p, &o->lo_keepintvl) == -1)
+		goto bad;
+	p = colon < end ? colon + 1 : end;
+	if (p < end) {
+		if (str_parse_int(p, INT_MAX, &n) == -1)
+			goto bad;
+		o->lo_keepcnt = n;
+	}
+	if (o->lo_keepidle == 0 && o->lo_keepintvl == 0 && o->lo_keepcnt == 0)
+		goto bad;
+	o->lo_keepalive = 1;
+	return 0;
+bad:
+	conf_error(cp, "invalid so_keepalive value: \"%s\"", v);
+	return -1;
+}
+
+/* rcvbuf=, sndbuf=: nginx's message names the whole parameter */
+static int
+listen_size(struct conf_parser *cp, const char *name, const char *arg,
+    int *out)
+{
+	long long n;
+
+	if (str_parse_size(strchr(arg, '=') + 1, &n) == -1 || n < 0 ||
+	    n > INT_MAX) {
+		conf_error(cp, "invalid %s \"%s\"", name, arg);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* one parameter of "listen"; the socket options set li_opt_set */
+static int
+listen_param(struct conf_parser *cp, struct conf_listen *li, const char *a)
+{
+	struct listen_opts *o = &li->li_opt;
+	long long v;
+
+	if (strcmp(a, "default_server") == 0 || strcmp(a, "default") == 0) {
+		li->li_default = 1;
+		return 0;
+	}
+	li->li_opt_set = 1;
+	if (str_has_prefix(a, "backlog=")) {
+		if (str_parse_int(a + 8, INT_MAX, &v) == -1 || v == 0) {
+			conf_error(cp, "invalid backlog \"%s\"", a);
+			return -1;
+		}
+		li->li_backlog = v;
+	} else if (strcmp(a, "ipv6only=on") == 0)
+		li->li_ipv6only = 1;
+	else if (strcmp(a, "ipv6only=off") == 0)
+		li->li_ipv6only = 0;
+	else if (strcmp(a, "reuseport") == 0)
+		o->lo_reuseport = 1;
+	else if (strcmp(a, "bind") == 0)
+		;	/* every address has a socket of its own anyway */
+	else if (strcmp(a, "deferred") == 0)
+		o->lo_deferred = 1;
+	else if (str_has_prefix(a, "rcvbuf="))
+		return listen_size(cp, "rcvbuf", a, &o->lo_rcvbuf);
+	else if (str_has_prefix(a, "sndbuf="))
+		return listen_size(cp, "sndbuf", a, &o->lo_sndbuf);
+	else if (str_has_prefix(a, "fastopen=")) {
+		if (str_parse_int(a + 9, INT_MAX, &v) == -1) {
+			conf_error(cp, "invalid fastopen \"%s\"", a);
+			return -1;
+		}
+		o->lo_fastopen = v;
+	} else if (str_has_prefix(a, "so_keepalive="))
+		return listen_keepalive(cp, a + 13, o);
+	else if (strcmp(a, "ssl") == 0 || strcmp(a, "http2") == 0 ||
+	    strcmp(a, "proxy_protocol") == 0) {
+		conf_error(cp, "the \"%s\" parameter of \"listen\" is not "
+		    "supported yet", a);
+		return -1;
+	} else {
+		conf_error(cp, "invalid parameter \"%s\"", a);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 set_listen(struct conf_parser *cp, const struct conf_cmd *c, int argc,
     char **argv, void *conf)
 {
 	struct conf_srv *s = conf;
 	struct conf_listen *li, **lp;
-	long long v;
 	int i;
 
 	li = arena_alloc(cp->cp_arena, sizeof(*li));
-	li->li_backlog = 511;
-	li->li_ipv6only = 1;
+	listen_defaults(li);
 	li->li_file = cp->cp_in->in_path;
 	li->li_line = cp->cp_line;
 	if (parse_addr(cp, argv[1], li) == -1)
 		return -1;
-	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "default_server") == 0 ||
-		    strcmp(argv[i], "default") == 0)
-			li->li_default = 1;
-		else if (str_has_prefix(argv[i], "backlog=")) {
-			if (str_parse_int(argv[i] + 8, INT_MAX, &v) == -1 ||
-			    v == 0) {
-				conf_error(cp, "invalid backlog \"%s\"",
-				    argv[i] + 8);
-				return -1;
-			}
-			li->li_backlog = v;
-		} else if (strcmp(argv[i], "ipv6only=on") == 0)
-			li->li_ipv6only = 1;
-		else if (strcmp(argv[i], "ipv6only=off") == 0)
-			li->li_ipv6only = 0;
-		else if (strcmp(argv[i], "ssl") == 0 ||
-		    strcmp(argv[i], "http2") == 0 ||
-		    strcmp(argv[i], "reuseport") == 0 ||
-		    strcmp(argv[i], "proxy_protocol") == 0) {
-			conf_error(cp, "the \"%s\" parameter of \"listen\" is "
-			    "not supported yet", argv[i]);
+	for (i = 2; i < argc; i++)
+		if (listen_param(cp, li, argv[i]) == -1)
 			return -1;
-		} else {
-			conf_error(cp, "invalid parameter \"%s\"", argv[i]);
-			return -1;
-		}
-	}
 	for (lp = &s->sc_listens; *lp != NULL; lp = &(*lp)->li_next) {
 		if ((*lp)->li_addrlen == li->li_addrlen &&
 		    memcmp(&(*lp)->li_addr, &li->li_addr, li->li_addrlen) == 0) {
@@ -719,6 +829,28 @@ set_keepalive_timeout(struct conf_parser *cp, const struct conf_cmd *c,
 }
 
 static int
+set_lingering_close(struct conf_parser *cp, const struct conf_cmd *c,
+    int argc, char **argv, void *conf)
+{
+	struct conf_loc *l = conf;
+
+	if (l->lc_lingering_close != UNSET)
+		return dup_error(cp, argv);
+	if (strcmp(argv[1], "off") == 0)
+		l->lc_lingering_close = LINGER_OFF;
+	else if (strcmp(argv[1], "on") == 0)
+		l->lc_lingering_close = LINGER_ON;
+	else if (strcmp(argv[1], "always") == 0)
+		l->lc_lingering_close = LINGER_ALWAYS;
+	else {
+		conf_error(cp, "invalid value \"%s\" in \"%s\" directive, it "
+		    "must be \"off\", \"on\" or \"always\"", argv[1], argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 set_types(struct conf_parser *cp, const struct conf_cmd *c, int argc,
     char **argv, void *conf)
 {
@@ -814,6 +946,14 @@ const struct conf_cmd conf_cmds[] = {
 	    OFF_LOC(lc_client_max_body_size) },
 	{ "client_body_timeout", SRV_LOC, 0, 1, 1, set_msec,
 	    OFF_LOC(lc_client_body_timeout) },
+	{ "lingering_close", SRV_LOC, 0, 1, 1, set_lingering_close,
+	    CONF_LOC, 0 },
+	{ "lingering_time", SRV_LOC, 0, 1, 1, set_msec,
+	    OFF_LOC(lc_lingering_time) },
+	{ "lingering_timeout", SRV_LOC, 0, 1, 1, set_msec,
+	    OFF_LOC(lc_lingering_timeout) },
+	{ "reset_timedout_connection", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_reset_timedout) },
 	{ "log_format", CTX_HTTP, 0, 2, ARGS_ANY, conf_set_log_format,
 	    CONF_NONE, 0 },
 	{ "access_log", SRV_LOC, 0, 1, 6, conf_set_access_log, CONF_LOC, 0 },
@@ -919,6 +1059,10 @@ merge_loc(struct conf_parser *cp, struct conf_loc *l, const struct conf_loc *p)
 	}
 	INHERIT(l, p, lc_client_max_body_size, 1024 * 1024);
 	INHERIT(l, p, lc_client_body_timeout, 60000);
+	INHERIT(l, p, lc_lingering_close, LINGER_ON);
+	INHERIT(l, p, lc_lingering_time, 30000);
+	INHERIT(l, p, lc_lingering_timeout, 5000);
+	INHERIT(l, p, lc_reset_timedout, 0);
 	if (l->lc_keepalive_header == UNSET)
 		l->lc_keepalive_header = 0;
 	conf_proxy_merge(cp, l, p);
@@ -945,9 +1089,8 @@ build_listens(struct conf_parser *cp)
 	for (s = g->g_http->hc_servers; s != NULL; s = s->sc_next) {
 		if (s->sc_listens == NULL) {
 			li = arena_alloc(cp->cp_arena, sizeof(*li));
+			listen_defaults(li);
 			parse_addr(cp, cp->cp_is_root ? "*:80" : "*:8000", li);
-			li->li_backlog = 511;
-			li->li_ipv6only = 1;
 			s->sc_listens = li;
 		}
 		for (li = s->sc_listens; li != NULL; li = li->li_next)
@@ -971,11 +1114,26 @@ build_listens(struct conf_parser *cp)
 				    sizeof(gl->gl_text));
 				gl->gl_backlog = li->li_backlog;
 				gl->gl_ipv6only = li->li_ipv6only;
+				gl->gl_opt = li->li_opt;
 				gl->gl_fd = -1;
 				gl->gl_servers = arena_alloc(cp->cp_arena,
 				    total * sizeof(struct conf_srv *));
 			}
 			gl->gl_servers[gl->gl_nservers++] = s;
+			if (!li->li_opt_set)
+				continue;
+			/* the socket's options: one listen gives them */
+			if (gl->gl_opt_set) {
+				cp->cp_in->in_path = li->li_file;
+				cp->cp_line = li->li_line;
+				conf_error(cp, "duplicate listen options for %s",
+				    li->li_text);
+				return -1;
+			}
+			gl->gl_opt_set = 1;
+			gl->gl_backlog = li->li_backlog;
+			gl->gl_ipv6only = li->li_ipv6only;
+			gl->gl_opt = li->li_opt;
 		}
 	}
 	/* the server saying default_server, else the first one */
@@ -1000,7 +1158,6 @@ build_listens(struct conf_parser *cp)
 				}
 				s = gl->gl_servers[j];
 				gl->gl_default = s;
-				gl->gl_backlog = li->li_backlog;
 			}
 		}
 	}

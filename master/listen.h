@@ -8,7 +8,7 @@
 #include "conf.h"
 
 int	 listen_adopt_env(void);
-int	 listen_open(struct gen *);
+int	 listen_open(struct gen *, int nworkers);
 void	 listen_close_unused(const struct gen *);
 void	 listen_close_all(void);
 int	 listen_env(char *buf, size_t len);

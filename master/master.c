@@ -195,6 +195,13 @@ worker_count(const struct gen *g)
 	return n > 0 ? (int)n : 1;
 }
 
+/* reuseport sockets: one per worker; one process without a master */
+static int
+listen_workers(const struct gen *g)
+{
+	return g->g_main->mc_master ? worker_count(g) : 1;
+}
+
 static void
 spawn_generation(void)
 {
@@ -444,7 +451,7 @@ reload(void)
 		    "errors, keeping the running one");
 		return;
 	}
-	if (listen_open(g) == -1) {
+	if (listen_open(g, listen_workers(g)) == -1) {
 		log_msg(LOG_ERR, 0, "reload failed: cannot listen, keeping "
 		    "the running configuration");
 		conf_free(g);
@@ -682,7 +689,7 @@ master_run(struct gen *g, struct master_opts *o)
 	inherited = getenv(PORTICO_ENV_FDS) != NULL;
 	if (listen_adopt_env() > 0)
 		inherited = 1;
-	if (listen_open(g) == -1)
+	if (listen_open(g, listen_workers(g)) == -1)
 		return 1;
 	listen_close_unused(g);
 	if (conf_logs_open(g) == -1)

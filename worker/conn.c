@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 
 #include "clock.h"
 #include "conn.h"
@@ -19,6 +20,7 @@
 int worker_stopping;
 
 static struct conn *pool;
+static int pool_max, pool_used;	/* slots past pool_used never touched */
 static struct conn *free_list;
 static struct conn *active;
 static int nactive;
@@ -96,19 +98,67 @@ buf_put(struct buf *b)
 	*list = b;
 }
 
+/*
+ * worker_connections slots, zeroed by calloc() and left untouched until
+ * used: the kernel maps their pages only then, so a worker sized for
+ * many connections costs memory for those it has had, not its capacity.
+ */
 int
 conn_pool_init(int max)
 {
-	int i;
-
 	if ((pool = calloc(max, sizeof(*pool))) == NULL)
 		return -1;
-	for (i = max - 1; i >= 0; i--) {
-		pool[i].c_fd = -1;
-		pool[i].c_next = free_list;
-		free_list = &pool[i];
-	}
+	pool_max = max;
+	pool_used = 0;
 	return 0;
+}
+
+static struct conn *
+conn_slot_get(void)
+{
+	struct conn *c = free_list;
+
+	if (c != NULL)
+		free_list = c->c_next;
+	else if (pool_used < pool_max)
+		c = &pool[pool_used++];
+	return c;
+}
+
+/* requests, from a free list: only a connection with a request holds one */
+union req_slot {
+	struct http_req	 rs_req;
+	union req_slot	*rs_next;
+};
+
+static union req_slot *req_free;
+
+static int
+conn_req_get(struct conn *c)
+{
+	union req_slot *rs = req_free;
+
+	if (c->c_reqp != NULL)
+		return 0;
+	if (rs != NULL)
+		req_free = rs->rs_next;
+	else if ((rs = malloc(sizeof(*rs))) == NULL)
+		return -1;
+	memset(&rs->rs_req, 0, sizeof(rs->rs_req));
+	c->c_reqp = &rs->rs_req;
+	return 0;
+}
+
+static void
+conn_req_put(struct conn *c)
+{
+	union req_slot *rs = (union req_slot *)c->c_reqp;
+
+	if (rs == NULL)
+		return;
+	rs->rs_next = req_free;
+	req_free = rs;
+	c->c_reqp = NULL;
 }
 
 int
@@ -122,7 +172,7 @@ void
 conn_log(struct conn *c, int level, const char *fmt, ...)
 {
 	char msg[1024], ctx[1200];
-	struct http_req *r = &c->c_req;
+	struct http_req *r = c->c_reqp;
 	size_t n;
 	va_list ap;
 
@@ -134,7 +184,7 @@ conn_log(struct conn *c, int level, const char *fmt, ...)
 	n = snprintf(ctx, sizeof(ctx), "%s%s, client: %s, server: %s",
 	    c->c_action ? " while " : "", c->c_action ? c->c_action : "",
 	    c->c_peer_text, c->c_listen->gl_text);
-	if (r->r_head.hh_version != 0 && n < sizeof(ctx)) {
+	if (r != NULL && r->r_head.hh_version != 0 && n < sizeof(ctx)) {
 		size_t rl = r->r_head.hh_target + r->r_head.hh_targetlen +
 		    9 - r->r_head.hh_method;
 
@@ -154,11 +204,35 @@ conn_set_state(struct conn *c, int s)
 	c->c_state = s;
 }
 
+/* the location whose settings rule the connection now */
+static const struct conf_loc *
+conn_loc(const struct conn *c)
+{
+	return c->c_reqp != NULL && c->c_req.r_loc != NULL ? c->c_req.r_loc :
+	    c->c_listen->gl_default->sc_loc;
+}
+
+/*
+ * reset_timedout_connection: an RST frees the socket's buffers at once
+ * instead of leaving them to the kernel for a FIN_WAIT that a client
+ * which stopped reading will never end.
+ */
+static void
+conn_reset(struct conn *c)
+{
+	struct linger lg = { 1, 0 };
+
+	if (setsockopt(c->c_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == -1)
+		conn_log(c, LOG_INFO, "setsockopt(SO_LINGER) failed (%d: %s)",
+		    errno, strerror(errno));
+}
+
 static void
 conn_on_timer(struct timer *t)
 {
 	struct conn *c = t->t_data;
 	const char *why;
+	int mid_request;
 
 	if (c->c_state >= CS_PROXY_READ_BODY &&
 	    c->c_state <= CS_PROXY_TUNNEL) {
@@ -184,11 +258,17 @@ conn_on_timer(struct timer *t)
 		why = "linger timeout";
 		break;
 	}
+	/* as nginx: a request begun, not a connection that sent nothing */
+	mid_request = c->c_state == CS_SEND || c->c_state == CS_DISCARD_BODY ||
+	    (c->c_state == CS_READ_HEAD && c->c_in != NULL &&
+	    c->c_in->b_last > c->c_in->b_pos);
 	if (c->c_state == CS_READ_HEAD || c->c_state == CS_SEND ||
 	    c->c_state == CS_DISCARD_BODY)
 		conn_log(c, LOG_INFO, "%s", why);
 	else
 		log_debug("conn %llu: %s", (unsigned long long)c->c_id, why);
+	if (mid_request && conn_loc(c)->lc_reset_timedout)
+		conn_reset(c);
 	conn_set_state(c, CS_CLOSE);
 	conn_run(c);
 }
@@ -215,12 +295,11 @@ conn_accept(struct gen *g, struct gen_listen *gl, int fd,
 	char a[INET6_ADDRSTRLEN];
 	int on = 1;
 
-	if ((c = free_list) == NULL) {
+	if ((c = conn_slot_get()) == NULL) {
 		log_alert("%d worker_connections are not enough", nactive);
 		close(fd);
 		return;
 	}
-	free_list = c->c_next;
 	memset(c, 0, sizeof(*c));
 	c->c_fd = fd;
 	c->c_ev.ev_fd = fd;
@@ -248,8 +327,12 @@ conn_accept(struct gen *g, struct gen_listen *gl, int fd,
 	active = c;
 	nactive++;
 
-	if (event_add(&c->c_ev, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) ==
-	    -1) {
+	if (conn_req_get(c) == -1) {
+		log_alert("out of memory for a request");
+		c->c_ev.ev_fd = -1;	/* not in epoll: nothing to delete */
+		conn_set_state(c, CS_CLOSE);
+	} else if (event_add(&c->c_ev, EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+	    EPOLLET) == -1) {
 		log_alert("epoll_ctl() failed (%d: %s)", errno,
 		    strerror(errno));
 		conn_set_state(c, CS_CLOSE);
@@ -341,6 +424,30 @@ head_buffer_grow(struct conn *c)
 	buf_put(b);
 	c->c_in = nb;
 	return 0;
+}
+
+/*
+ * The connection ends after an answer: close at once, or linger
+ * (lingering_close).  Closing a socket with unread input makes the
+ * kernel send an RST, which can destroy the answer before the client
+ * reads it: "on" lingers when the client may still be sending (a body
+ * not read, or input already waiting), "always" whatever it did.
+ */
+static int
+conn_end(struct conn *c)
+{
+	const struct conf_loc *l = conn_loc(c);
+	int pending = 0;
+
+	if (l->lc_lingering_close == LINGER_OFF || c->c_eof)
+		return CS_CLOSE;
+	if (l->lc_lingering_close == LINGER_ALWAYS ||
+	    (c->c_reqp != NULL && c->c_req.r_has_body) ||
+	    (c->c_in != NULL && c->c_in->b_pos < c->c_in->b_last))
+		return CS_LINGER;
+	if (ioctl(c->c_fd, FIONREAD, &pending) == 0 && pending > 0)
+		return CS_LINGER;
+	return CS_CLOSE;
 }
 
 static int
@@ -485,7 +592,7 @@ step_discard_body(struct conn *c)
 		if (rc == -1) {
 			/* the answer is out: the framing is lost, close */
 			conn_log(c, LOG_INFO, "%s", c->c_req.r_chunk.hc_reason);
-			return CS_CLOSE;
+			return conn_end(c);
 		}
 		if (b->b_pos == b->b_last) {
 			if (http_head_detach(c) == -1) {
@@ -522,7 +629,7 @@ step_done(struct conn *c)
 	http_proxy_release(c);
 	c->c_requests++;
 	if (!r->r_keepalive)
-		return CS_LINGER;
+		return conn_end(c);
 	/* the idle wait uses the location of the request just done */
 	c->c_keepalive = r->r_loc != NULL ? r->r_loc->lc_keepalive_timeout :
 	    75000;
@@ -544,12 +651,17 @@ step_idle(struct conn *c)
 	msec_t t;
 
 	c->c_action = NULL;
-	/* an idle connection holds no buffer */
+	/* an idle connection holds no buffer and no request */
 	if (c->c_in != NULL) {
 		buf_put(c->c_in);
 		c->c_in = NULL;
 	}
+	conn_req_put(c);
 	if (c->c_readable) {
+		if (conn_req_get(c) == -1) {
+			conn_log(c, LOG_ALERT, "out of memory for a request");
+			return CS_CLOSE;
+		}
 		c->c_req.r_start = clock_now();
 		timer_set(&c->c_timer,
 		    c->c_listen->gl_default->sc_client_header_timeout);
@@ -566,20 +678,35 @@ step_idle(struct conn *c)
 	return CS_WAIT;
 }
 
+/*
+ * Lingering close: our side is shut (FIN after the answer); what the
+ * client still sends is read and dropped until it closes too, each wait
+ * bounded by lingering_timeout and the whole by lingering_time.
+ */
 static int
 step_linger(struct conn *c)
 {
-	char junk[4096];
+	const struct conf_loc *l = conn_loc(c);
+	char junk[16384];
 	ssize_t n;
+	msec_t left;
+	int i;
 
 	c->c_action = "closing";
-	if (!timer_is_armed(&c->c_timer)) {
-		/* FIN first; reading until the client's FIN avoids an RST */
+	if (c->c_linger_end == 0) {
 		if (shutdown(c->c_fd, SHUT_WR) == -1)
 			return CS_CLOSE;
-		timer_set(&c->c_timer, CONN_LINGER_MS);
+		c->c_linger_end = clock_now() + l->lc_lingering_time;
 	}
-	for (;;) {
+	for (i = 0;; i++) {
+		/* a client sending as fast as we read must not hold us */
+		if ((i & 63) == 63)
+			clock_update();
+		if (clock_now() >= c->c_linger_end) {
+			log_debug("conn %llu: lingering_time is over",
+			    (unsigned long long)c->c_id);
+			return CS_CLOSE;
+		}
 		n = read(c->c_fd, junk, sizeof(junk));
 		if (n > 0)
 			continue;
@@ -587,18 +714,24 @@ step_linger(struct conn *c)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
 			c->c_readable = 0;
-			return CS_WAIT;
+			break;
 		}
 		return CS_CLOSE;
 	}
+	left = c->c_linger_end - clock_now();
+	timer_set(&c->c_timer, MIN(left, l->lc_lingering_timeout));
+	return CS_WAIT;
 }
 
 static int
 step_close(struct conn *c)
 {
 	/* a request answered (or cut short) before the close is logged */
-	http_log_request(c);
-	http_proxy_release(c);
+	if (c->c_reqp != NULL) {
+		http_log_request(c);
+		http_proxy_release(c);
+		conn_req_put(c);
+	}
 	timer_cancel(&c->c_timer);
 	/* close() takes the descriptor out of epoll: it is ours alone */
 	close(c->c_fd);

@@ -15,7 +15,6 @@
 
 #define CONN_INBUF	8192
 #define CONN_OUTBUF	16384
-#define CONN_LINGER_MS	5000
 
 enum conn_state {
 	CS_WAIT = -1,		/* not a state: the step waits for an event */
@@ -62,6 +61,7 @@ struct conn {
 	int			 c_eof;
 	int			 c_lame_duck;	/* worker stopping, was idle */
 	msec_t			 c_keepalive;	/* of the last request's location */
+	msec_t			 c_linger_end;	/* lingering_time runs out */
 	struct buf		*c_in;
 	struct buf		*c_out;
 	struct buf		*c_scratch;	/* per request: decoded URI */
@@ -69,11 +69,20 @@ struct conn {
 	size_t			 c_scan;	/* head-end search position */
 	struct timer		 c_timer;
 	const char		*c_action;	/* "reading client request" */
-	struct http_req		 c_req;
+	struct http_req		*c_reqp;	/* use c_req, below */
 	struct proxy		*c_proxy;	/* proxy_pass: upstream half */
 	struct conn		*c_next;	/* active list or free list */
 	struct conn		*c_prev;
 };
+
+/*
+ * The request in progress, as a member: c->c_req.r_loc, &c->c_req.  It
+ * lives apart from the connection, which holds one only while it has a
+ * request (reading, answering, lingering): an idle keep-alive
+ * connection costs the few hundred bytes of struct conn, not the 4 kB of
+ * a parsed request.  c_reqp is NULL while idle.
+ */
+#define c_req	c_reqp[0]
 
 int	 conn_pool_init(int max);
 void	 conn_accept(struct gen *, struct gen_listen *, int fd,

@@ -161,10 +161,10 @@ on_signal(struct event *ev, uint32_t events)
 }
 
 static int
-worker_init(struct gen *g)
+worker_init(struct gen *g, int slot)
 {
 	sigset_t set;
-	int i, n = 0;
+	int i, k, fd, n = 0;
 
 	gen = g;
 	clock_update();
@@ -195,10 +195,19 @@ worker_init(struct gen *g)
 	listeners = calloc(g->g_nlistens + 1, sizeof(*listeners));
 	for (i = 0; i < g->g_nlistens; i++) {
 		struct listener *ls = &listeners[n];
+		struct gen_listen *gl = &g->g_listens[i];
 
-		if (g->g_listens[i].gl_fd == -1)
+		fd = gl->gl_fd;
+		/* reuseport: this worker's own socket; the others' are not ours */
+		if (gl->gl_nfds > 0) {
+			fd = gl->gl_fds[slot % gl->gl_nfds];
+			for (k = 0; k < gl->gl_nfds && !single; k++)
+				if (gl->gl_fds[k] != fd)
+					close(gl->gl_fds[k]);
+		}
+		if (fd == -1)
 			continue;
-		ls->ls_ev.ev_fd = g->g_listens[i].gl_fd;
+		ls->ls_ev.ev_fd = fd;
 		ls->ls_ev.ev_handler = on_accept;
 		ls->ls_ev.ev_data = ls;
 		ls->ls_gl = &g->g_listens[i];
@@ -230,7 +239,7 @@ void
 worker_main(struct gen *g, int slot)
 {
 	/* nothing to flush; and exit-time hooks may need the missing fds */
-	if (worker_init(g) == -1)
+	if (worker_init(g, slot) == -1)
 		_exit(2);
 	worker_loop();
 	exit(0);
@@ -240,7 +249,7 @@ int
 worker_run_single(struct gen *g)
 {
 	single = 1;
-	if (worker_init(g) == -1)
+	if (worker_init(g, 0) == -1)
 		return -1;
 	worker_loop();
 	return 0;

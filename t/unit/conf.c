@@ -720,7 +720,7 @@ test_errors(void)
 		{ "http { server { listen 8001 fast; } }\n", 1,
 		    "invalid parameter \"fast\"" },
 		{ "http { server { listen 8001 backlog=0; } }\n", 1,
-		    "invalid backlog \"0\"" },
+		    "invalid backlog \"backlog=0\"" },
 		{ "http { server { listen unix:/tmp/s; } }\n", 1,
 		    "unix domain sockets in \"listen\" are not supported yet" },
 		{ "http { server {\nlisten 8001;\nlisten *:8001;\n} }\n", 3,
@@ -1086,6 +1086,104 @@ test_listen_groups(void)
 	conf_free(g);
 }
 
+/* listen options: parsed into li_opt, given to the address once */
+static void
+test_listen_options(void)
+{
+	const struct listen_opts *o;
+	struct gen_listen *gl;
+	struct gen *g;
+
+	g = loads("http {\n"
+	    "  server { listen 127.0.0.1:8001; }\n"
+	    "  server { listen 127.0.0.1:8001 rcvbuf=64k sndbuf=1m deferred\n"
+	    "      reuseport fastopen=8 so_keepalive=2m:30s:4 backlog=9; }\n"
+	    "  server { listen 127.0.0.1:8002 so_keepalive=off; }\n"
+	    "  server { listen 127.0.0.1:8003 so_keepalive=:10s:; }\n"
+	    "  server { listen 127.0.0.1:8004; }\n"
+	    "  server { listen 127.0.0.1:8005 so_keepalive=1m; }\n"
+	    "  server { listen 127.0.0.1:8006 so_keepalive=5:6 sndbuf=0; }\n"
+	    "}\n", "listen options");
+	if (g == NULL)
+		return;
+	gl = listen_by_text(g, "127.0.0.1:8001");
+	o = gl != NULL ? &gl->gl_opt : NULL;
+	ok(o != NULL && o->lo_rcvbuf == 65536 && o->lo_sndbuf == 1048576 &&
+	    o->lo_deferred == 1 && o->lo_reuseport == 1 &&
+	    o->lo_fastopen == 8 && o->lo_keepalive == 1 &&
+	    o->lo_keepidle == 120 && o->lo_keepintvl == 30 &&
+	    o->lo_keepcnt == 4 && gl->gl_backlog == 9,
+	    "the options of the second server's listen go to the address");
+	ok(gl != NULL && gl->gl_default == nth_server(g, 0),
+	    "options do not make a default server");
+	gl = listen_by_text(g, "127.0.0.1:8002");
+	ok(gl != NULL && gl->gl_opt.lo_keepalive == 0, "so_keepalive=off");
+	gl = listen_by_text(g, "127.0.0.1:8003");
+	ok(gl != NULL && gl->gl_opt.lo_keepalive == 1 &&
+	    gl->gl_opt.lo_keepidle == 0 && gl->gl_opt.lo_keepintvl == 10 &&
+	    gl->gl_opt.lo_keepcnt == 0, "so_keepalive=:10s: sets one part");
+	gl = listen_by_text(g, "127.0.0.1:8004");
+	ok(gl != NULL && gl->gl_opt.lo_keepalive == -1 &&
+	    gl->gl_opt.lo_fastopen == -1 && gl->gl_opt.lo_rcvbuf == -1 &&
+	    !gl->gl_opt.lo_reuseport && !gl->gl_opt.lo_deferred &&
+	    gl->gl_backlog == 511 && gl->gl_fds == NULL,
+	    "without options: the system's values");
+	gl = listen_by_text(g, "127.0.0.1:8005");
+	ok(gl != NULL && gl->gl_opt.lo_keepidle == 60 &&
+	    gl->gl_opt.lo_keepintvl == 0, "so_keepalive=1m: the idle time alone");
+	gl = listen_by_text(g, "127.0.0.1:8006");
+	ok(gl != NULL && gl->gl_opt.lo_keepidle == 5 &&
+	    gl->gl_opt.lo_keepintvl == 6 && gl->gl_opt.lo_keepcnt == 0 &&
+	    gl->gl_opt.lo_sndbuf == 0, "so_keepalive=5:6, sndbuf=0 (as nginx)");
+	conf_free(g);
+
+	rejects("http {\n server { listen 1.2.3.4:80 backlog=5; }\n"
+	    " server { listen 1.2.3.4:80 reuseport; }\n}\n", 3,
+	    "duplicate listen options for 1.2.3.4:80");
+	rejects("http {\n server { listen 80 rcvbuf=1x; }\n}\n", 2,
+	    "invalid rcvbuf \"rcvbuf=1x\"");
+	rejects("http {\n server { listen 80 so_keepalive=1:2:3:4; }\n}\n",
+	    2, "invalid so_keepalive value: \"1:2:3:4\"");
+	rejects("http {\n server { listen 80 so_keepalive=500ms; }\n}\n", 2,
+	    "invalid so_keepalive value: \"500ms\"");
+	rejects("http {\n server { listen 80 so_keepalive=0s::; }\n}\n", 2,
+	    "invalid so_keepalive value: \"0s::\"");
+}
+
+/* lingering_* and reset_timedout_connection: nginx's defaults, inherited */
+static void
+test_lingering(void)
+{
+	struct conf_loc *l, *x;
+	struct gen *g;
+
+	g = loads("http {\n"
+	    "  server { listen 8001; }\n"
+	    "  server { listen 8002; lingering_close always;\n"
+	    "      lingering_time 10s; reset_timedout_connection on;\n"
+	    "      location /x { lingering_close off; lingering_timeout 2s; }\n"
+	    "  }\n"
+	    "}\n", "lingering directives");
+	if (g == NULL)
+		return;
+	l = nth_server(g, 0)->sc_loc;
+	ok(l->lc_lingering_close == LINGER_ON && l->lc_lingering_time == 30000 &&
+	    l->lc_lingering_timeout == 5000 && l->lc_reset_timedout == 0,
+	    "defaults: on, 30s, 5s, reset off");
+	l = nth_server(g, 1)->sc_loc;
+	x = child_loc(l, "/x");
+	ok(l->lc_lingering_close == LINGER_ALWAYS &&
+	    l->lc_lingering_time == 10000 && l->lc_reset_timedout == 1,
+	    "set in a server");
+	ok(x != NULL && x->lc_lingering_close == LINGER_OFF &&
+	    x->lc_lingering_time == 10000 && x->lc_lingering_timeout == 2000 &&
+	    x->lc_reset_timedout == 1, "inherited by its location");
+	conf_free(g);
+	rejects("http {\n lingering_close sometimes;\n}\n", 2,
+	    "invalid value \"sometimes\" in \"lingering_close\" directive, "
+	    "it must be \"off\", \"on\" or \"always\"");
+}
+
 static void
 test_find_server(void)
 {
@@ -1374,6 +1472,8 @@ main(void)
 	test_include();
 	test_listen();
 	test_listen_groups();
+	test_listen_options();
+	test_lingering();
 	test_find_server();
 	test_find_location();
 	test_types();
