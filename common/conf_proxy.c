@@ -679,6 +679,7 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 				if (strcasecmp(h->ph_name, d->ph_name) == 0)
 					break;
 			if (h == NULL) {
+				d->ph_next = NULL;
 				*tail = d;
 				tail = &d->ph_next;
 			}

@@ -413,6 +413,7 @@ check_headers(struct conn *c)
 			if (has_cl++)
 				return http_fail(c, 400, "client sent "
 				    "duplicate Content-Length header");
+			r->r_has_clen = 1;
 			if (parse_content_length(hd->h_value, hd->h_valuelen,
 			    &r->r_body_left) == -1)
 				return http_fail(c, 400, "client sent invalid "

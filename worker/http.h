@@ -27,6 +27,7 @@ struct http_req {
 	int64_t			 r_body_left;	/* Content-Length still unread */
 	int			 r_has_body;	/* a body still to read */
 	int			 r_chunked;
+	int			 r_has_clen;	/* Content-Length was sent */
 	struct http_chunked	 r_chunk;
 	int			 r_expect;	/* Expect: 100-continue */
 	int			 r_continue;	/* send 100 Continue first */

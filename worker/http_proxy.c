@@ -47,6 +47,8 @@ struct proxy {
 	int			 px_sent_close;	/* "Connection: close" sent */
 	int			 px_fresh;	/* no idle connection: retrying */
 	int			 px_had_body;	/* the request has a body */
+	int			 px_early;	/* answered before all was sent */
+	int			 px_send_errno;	/* the write that failed then */
 	/* the peers tried, for the balancer and $upstream_addr */
 	const struct conf_upstream *px_ups;
 	int			 px_peer;	/* -1: none chosen */
@@ -75,6 +77,7 @@ struct proxy {
 	int			 px_last;	/* the final chunk is queued */
 	int			 px_upgrade;	/* Upgrade went to the upstream */
 	struct buf		*px_hbuf;	/* the response head, kept */
+	struct buf		*px_hbig;	/* a request head too big for px_buf */
 	/* $upstream_*_time, $upstream_bytes_* */
 	msec_t			 px_t_start;
 	msec_t			 px_t_connect;
@@ -148,7 +151,8 @@ http_proxy_release(struct conn *c)
 	px->px_rbody = NULL;
 	buf_put(px->px_buf);
 	buf_put(px->px_hbuf);
-	px->px_buf = px->px_hbuf = NULL;
+	buf_put(px->px_hbig);
+	px->px_buf = px->px_hbuf = px->px_hbig = NULL;
 	px->px_next = px_free;
 	px_free = px;
 	c->c_proxy = NULL;
@@ -258,8 +262,12 @@ px_final(struct conn *c, int status)
 
 	if (px != NULL && px->px_code == 0)
 		px->px_code = status;
-	/* the request body may be half read: the connection cannot go on */
-	c->c_req.r_keepalive = 0;
+	/*
+	 * After a client's error the connection ends; after the upstream's
+	 * it can go on (what is left of a body is read and dropped first)
+	 */
+	if (status < 500)
+		c->c_req.r_keepalive = 0;
 	if (px != NULL) {
 		px_peer_finish(c, px, 0);
 		px_drop_upstream(px);
@@ -558,12 +566,11 @@ http_proxy_times(struct conn *c, int which, msec_t *out)
 }
 
 static int
-px_build_request(struct conn *c, struct proxy *px)
+px_build_request(struct conn *c, struct proxy *px, struct buf *b)
 {
 	struct http_req *r = &c->c_req;
 	const struct conf_proxy *pc = px->px_conf;
 	const struct conf_proxy_header *ph;
-	struct buf *b = px->px_buf;
 	char num[32];
 	size_t start;
 	int i, n;
@@ -622,7 +629,9 @@ px_build_request(struct conn *c, struct proxy *px)
 			if (px_put(b, num, n) == -1)
 				return -1;
 		}
-	}
+	} else if (r->r_has_clen && pc->px_pass_body &&
+	    px_put(b, "Content-Length: 0\r\n", 19) == -1)
+		return -1;
 	for (i = 0; pc->px_pass_headers && i < r->r_head.hh_nheaders; i++) {
 		const struct http_header *h = &r->r_head.hh_headers[i];
 
@@ -695,6 +704,7 @@ px_connect(struct conn *c, struct proxy *px)
 	const struct conf_proxy *pc = px->px_conf;
 	const struct conf_upstream *u = px->px_ups;
 	const struct conf_peer *peer;
+	struct buf *hb;
 	int fd, i, on = 1;
 
 	if (px->px_tries == 0)
@@ -716,12 +726,29 @@ px_connect(struct conn *c, struct proxy *px)
 		px->px_hist[px->px_nhist++].h_status = 0;
 	}
 	peer = &u->u_peers[i];
-	if (px_build_request(c, px) == -1)
-		return px_fail(c, 500, "the request to the upstream does not "
-		    "fit %zu bytes", (size_t)(px->px_buf->b_end -
-		    px->px_buf->b_start));
-	px->px_sp = px->px_buf->b_start;
-	px->px_slen = px->px_buf->b_last - px->px_buf->b_start;
+	/*
+	 * The head goes in px_buf, which the answer reuses; a head larger
+	 * than that (the client's may be up to large_client_header_buffers)
+	 * gets a buffer of its own.
+	 */
+	hb = px->px_buf;
+	hb->b_pos = hb->b_last = hb->b_start;
+	if (px_build_request(c, px, hb) == -1) {
+		const struct conf_srv *s = c->c_listen->gl_default;
+		size_t size = (size_t)(s->sc_large_num * s->sc_large_size) +
+		    8192;
+
+		if (px->px_hbig == NULL && (px->px_hbig = buf_get(size)) ==
+		    NULL)
+			return px_fail(c, 500, "out of memory for a buffer");
+		hb = px->px_hbig;
+		hb->b_pos = hb->b_last = hb->b_start;
+		if (px_build_request(c, px, hb) == -1)
+			return px_fail(c, 500, "the request to the upstream "
+			    "does not fit %zu bytes", size);
+	}
+	px->px_sp = hb->b_start;
+	px->px_slen = hb->b_last - hb->b_start;
 	px->px_t_start = clock_now();
 
 	/* an idle keep-alive connection first: no connect at all */
@@ -1031,10 +1058,27 @@ http_proxy_step_send(struct conn *c)
 	int rc;
 
 	for (;;) {
+		/*
+		 * The upstream answers before it has the whole request (a 413
+		 * to an upload, say): the answer is read and relayed, the rest
+		 * of the body is not sent, and the connection is not kept
+		 */
+		if (px->px_connected && px->px_readable &&
+		    (px->px_slen > 0 || r->r_has_body ||
+		    px->px_rsent < px->px_rlen)) {
+			px->px_early = 1;
+			break;
+		}
 		if (px->px_slen > 0) {
 			rc = px_write(c, px, px->px_sp, px->px_slen, &done);
 			px->px_sp += done;
 			px->px_slen -= done;
+			if (rc == -1 && px->px_connected && (errno == EPIPE ||
+			    errno == ECONNRESET) && !px_can_retry(px)) {
+				px->px_early = 1;
+				px->px_send_errno = errno;
+				break;
+			}
 			if (rc == -1 && !px->px_connected) {
 				c->c_action = "connecting to upstream";
 				return px_err(c, PXN_ERROR, "connect() failed (%d: "
@@ -1051,6 +1095,14 @@ http_proxy_step_send(struct conn *c)
 		}
 		if (px->px_rbuffered) {
 			rc = px_send_kept(c, px);
+			if (rc == -1 && (errno == EPIPE || errno == ECONNRESET) &&
+			    !px_can_retry(px)) {
+				px->px_early = 1;
+				px->px_send_errno = errno;
+				break;
+			}
+			if (rc == -1 && px_can_retry(px))
+				return px_retry_fresh(c, px);
 			if (rc == -1)
 				return px_err(c, PXN_ERROR, "write() failed (%d: "
 				    "%s)", errno, strerror(errno));
@@ -1255,7 +1307,7 @@ px_framing(struct conn *c, struct proxy *px, const char **why)
 	} else
 		px->px_framing = PXF_CLOSE;
 	/* the upstream connection may serve the next request after this */
-	px->px_reusable = px->px_ups->u_keepalive > 0 &&
+	px->px_reusable = !px->px_early && px->px_ups->u_keepalive > 0 &&
 	    pc->px_http_version == 11 &&
 	    !px->px_sent_close && h->hh_version == 11 && !close &&
 	    px->px_framing != PXF_CLOSE;
@@ -1473,6 +1525,11 @@ http_proxy_step_head(struct conn *c)
 			return CS_WAIT;
 		if (rc != IO_OK && px_can_retry(px))
 			return px_retry_fresh(c, px);
+		if (rc != IO_OK && px->px_send_errno != 0) {
+			c->c_action = "sending request to upstream";
+			return px_err(c, PXN_ERROR, "write() failed (%d: %s)",
+			    px->px_send_errno, strerror(px->px_send_errno));
+		}
 		if (rc == IO_DONE)
 			return px_err(c, PXN_ERROR, "upstream prematurely closed "
 			    "connection");
@@ -1514,7 +1571,6 @@ http_proxy_step_head(struct conn *c)
 		int code = px->px_code;
 
 		px_drop_upstream(px);
-		c->c_req.r_keepalive = 0;
 		return http_special(c, code);
 	}
 	if (px_client_head(c, px) == -1)
@@ -1533,9 +1589,8 @@ px_take(struct conn *c, struct proxy *px)
 	size_t have = b->b_last - b->b_pos, dlen;
 	const char *start = b->b_pos, *data;
 	ssize_t n;
-	int k = 0;
+	int k = px->px_iovcnt, k0 = k;
 
-	px->px_iovcnt = 0;
 	switch (px->px_framing) {
 	case PXF_LENGTH:
 		if (have == 0)
@@ -1548,7 +1603,7 @@ px_take(struct conn *c, struct proxy *px)
 		break;
 	case PXF_CHUNKED:
 		if (px->px_dechunk) {
-			while (b->b_pos < b->b_last && k == 0 &&
+			while (b->b_pos < b->b_last && k == k0 &&
 			    !http_chunked_done(&px->px_chunk)) {
 				n = http_chunked_step(&px->px_chunk, b->b_pos,
 				    b->b_last - b->b_pos, &data, &dlen);
@@ -1604,7 +1659,7 @@ px_take(struct conn *c, struct proxy *px)
 		break;
 	}
 	px->px_iovcnt = k;
-	return k > 0;
+	return k > k0;
 }
 
 static int
@@ -1620,6 +1675,23 @@ px_body_done(struct proxy *px)
 	default:
 		return px->px_eof && px->px_buf->b_pos == px->px_buf->b_last &&
 		    (!px->px_rechunk || px->px_last);
+	}
+}
+
+/* drop n written bytes from the front of the queued iovecs */
+static void
+px_iov_advance(struct proxy *px, size_t n)
+{
+	int i = 0, k;
+
+	while (i < px->px_iovcnt && n >= px->px_iov[i].iov_len)
+		n -= px->px_iov[i++].iov_len;
+	for (k = 0; i + k < px->px_iovcnt; k++)
+		px->px_iov[k] = px->px_iov[i + k];
+	px->px_iovcnt = k;
+	if (k > 0) {
+		px->px_iov[0].iov_base = (char *)px->px_iov[0].iov_base + n;
+		px->px_iov[0].iov_len -= n;
 	}
 }
 
@@ -1644,14 +1716,7 @@ px_flush(struct conn *c, struct proxy *px)
 			return -1;
 		}
 		c->c_req.r_sent += n;
-		while (px->px_iovcnt > 0 && (size_t)n >= iov[0].iov_len) {
-			n -= iov[0].iov_len;
-			memmove(iov, iov + 1, --px->px_iovcnt * sizeof(*iov));
-		}
-		if (px->px_iovcnt > 0) {
-			iov[0].iov_base = (char *)iov[0].iov_base + n;
-			iov[0].iov_len -= n;
-		}
+		px_iov_advance(px, n);
 	}
 	return 1;
 }
@@ -1728,17 +1793,7 @@ px_spool_write(struct conn *c, struct proxy *px)
 			return -1;
 		}
 		px->px_spool_w += n;
-		while (px->px_iovcnt > 0 &&
-		    (size_t)n >= px->px_iov[0].iov_len) {
-			n -= px->px_iov[0].iov_len;
-			memmove(px->px_iov, px->px_iov + 1, --px->px_iovcnt *
-			    sizeof(struct iovec));
-		}
-		if (px->px_iovcnt > 0) {
-			px->px_iov[0].iov_base = (char *)px->px_iov[0].iov_base +
-			    n;
-			px->px_iov[0].iov_len -= n;
-		}
+		px_iov_advance(px, n);
 	}
 	return 0;
 }
@@ -1784,15 +1839,11 @@ http_proxy_step_body(struct conn *c)
 		px->px_iov[0].iov_len = out->b_last - out->b_pos;
 		px->px_iovcnt = 1;
 		out->b_pos = out->b_last;
-		if (px->px_framing != PXF_NONE) {
-			struct iovec head = px->px_iov[0];
-
-			if (px_take(c, px) == -1)
-				goto invalid;
-			memmove(px->px_iov + 1, px->px_iov, px->px_iovcnt *
-			    sizeof(struct iovec));
-			px->px_iov[0] = head;
-			px->px_iovcnt++;
+		/* bad framing here is still a 502: nothing has gone yet */
+		if (px->px_framing != PXF_NONE && px_take(c, px) == -1) {
+			px->px_iovcnt = 0;
+			return px_err(c, PXN_INVALID_HEADER, "upstream sent "
+			    "invalid chunked response");
 		}
 	}
 	for (;;) {

@@ -390,11 +390,20 @@ http_var_render(struct conn *c, const struct var_tpl *t, struct buf *b,
 			continue;
 		}
 		if (vp->vp_var == VAR_PROXY_ADD_XFF) {
-			/* the client's X-Forwarded-For, then its address */
-			if (header_value(&c->c_req.r_head, "x_forwarded_for",
-			    15, &v, &len) && (put_escaped(b, v, len,
-			    escape) == -1 || put(b, ", ", 2) == -1))
-				return -1;
+			/* the client's X-Forwarded-For lines, then its address */
+			const struct http_head *hh = &c->c_req.r_head;
+			int j;
+
+			for (j = 0; j < hh->hh_nheaders; j++) {
+				const struct http_header *hd = &hh->hh_headers[j];
+
+				if (!http_token_eq(hd->h_name, hd->h_namelen,
+				    "x-forwarded-for"))
+					continue;
+				if (put_escaped(b, hd->h_value, hd->h_valuelen,
+				    escape) == -1 || put(b, ", ", 2) == -1)
+					return -1;
+			}
 			if (put(b, c->c_peer_text, strlen(c->c_peer_text)) == -1)
 				return -1;
 			continue;
