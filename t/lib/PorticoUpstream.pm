@@ -340,6 +340,8 @@ sub decode_chunked {
 # read until $n complete responses are in (by PorticoTest::split_responses),
 # the peer closes, or $o{timeout} seconds (default 5).  Returns { raw,
 # closed, resp => [ split responses ] }.  $o{head}: as split_responses.
+# $o{wait_close}: once the responses are in, read on until the peer
+# closes or the timeout (to tell a kept connection from a closed one).
 sub http_n {
 	my ($port, $req, $n, %o) = @_;
 	local $SIG{PIPE} = 'IGNORE';
@@ -379,6 +381,7 @@ sub http_n {
 		last if @r >= $n && complete_last($buf, \@r, \%o);
 		$reader->(0.05);
 	}
+	$reader->(0.05) while $o{wait_close} && !$closed && time < $end;
 	@r = PorticoTest::split_responses($buf, head => $o{head});
 	close $s;
 	return { raw => $buf, closed => $closed, resp => \@r };
