@@ -81,6 +81,8 @@ $t->write_conf(<<"EOF");
 worker_processes 1;
 events { worker_connections 256; }
 http {
+    log_format req '\$request|\$status|\$request_length|\$http_user_agent';
+    access_log logs/req.log req;
 $pconf
 }
 EOF
@@ -401,6 +403,19 @@ SKIP: {
 	$ng->stop;
 }
 
+# the access log, after bodies were streamed through the client buffer
 $t->stop;
+{
+	my $log = PorticoTest::slurp($t->dir . '/logs/req.log');
+	for my $l ('POST /post HTTP/1.1', 'PUT /pieces HTTP/1.1',
+	    'POST /big HTTP/1.1', 'POST /v11/chunked HTTP/1.1',
+	    'POST /expect HTTP/1.1') {
+		ok($log =~ /^\Q$l\E\|200\|/m, "access log: \$request \"$l\" "
+		    . 'intact after its body');
+	}
+	my @bad = grep { !/^(GET|POST|PUT) \S+ HTTP\/1\.1\|\d{3}\|/ } split /\n/, $log;
+	ok(!@bad, 'every access log line starts with a request line') or
+	    diag(join("\n", map { substr($_, 0, 80) } @bad[0 .. ($#bad > 4 ? 4 : $#bad)]));
+}
 $up->stop;
 done_testing();

@@ -246,6 +246,9 @@ sub new_log {
 	ok($res->[0]{secs} < 5, '... within the timeouts');
 	like($log, qr{\[error\] .*upstream timed out.*upstream: "http://127\.0\.0\.1:$UP/noread"},
 	    '... proxy_send_timeout: "upstream timed out", naming the upstream');
+	like($log, qr{upstream timed out.*request: "POST /noread HTTP/1\.1"},
+	    '... and the request line (not body bytes)') or
+	    diag(($log =~ /(request: "[^"]{0,60})/)[0]);
 	is($x && $x->{status}, 504, '... 504') or
 	    diag('client got: ' . substr($res->[0]{raw}, 0, 200) . ' reset: '
 	    . $res->[0]{reset});
@@ -411,6 +414,9 @@ for my $c (@bad_body) {
 	    'refused: $upstream_addr and $upstream_status 502');
 	like($log, qr{^GET /silent HTTP/1\.1\|504\|127\.0\.0\.1:$UP\|504$}m,
 	    'timed out: $upstream_status 504');
+	like($log, qr{^POST /noread HTTP/1\.1\|504\|127\.0\.0\.1:$UP\|504$}m,
+	    'send timeout: $request intact, $upstream_status 504') or
+	    diag(join("\n", grep { /noread|zzz/ } split /\n/, $log) =~ s/(z{20})z+/$1.../gr);
 	like($log, qr{^GET /garbage HTTP/1\.1\|502\|127\.0\.0\.1:$UP\|502$}m,
 	    'garbage: $upstream_status 502');
 	like($log, qr{^GET /icpt/404 HTTP/1\.1\|404\|127\.0\.0\.1:$UP\|404$}m,
