@@ -83,6 +83,14 @@ my %routes = (
 	'/reason' => "HTTP/1.1 299 Custom Reason Here\r\nContent-Length: 0\r\n\r\n",
 	'/reason404' => "HTTP/1.1 404 Not Here Either\r\nContent-Length: 4\r\n\r\nnope",
 	'/noreason' => "HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok",
+	'/headbody' => "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+	'/204body' => "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello",
+	'/304body' => "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello",
+	'/manyhdrs' => "HTTP/1.1 200 OK\r\n"
+	    . join('', map { "X-H$_: v$_\r\n" } 1 .. 100)
+	    . "Content-Length: 2\r\n\r\nok",
+	'/emptyval' => "HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Sp:   padded   \r\n"
+	    . "Content-Length: 2\r\n\r\nok",
 	'/slowbody' => sub {
 		my ($s) = @_;
 		print $s "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab";
@@ -290,8 +298,47 @@ sub one {
 	is($x->{body}, 'new', '... body');
 }
 
+{
+	# an upstream that sends a body where none may be: never passed on,
+	# and the next answer on the connection is not corrupted by it
+	for my $c (['/headbody', 'HEAD', 200], ['/204body', 'GET', 204],
+	    ['/304body', 'GET', 304]) {
+		my ($path, $m, $st) = @$c;
+		my $r = http_n($P, req($path, method => $m, close => 0)
+		    . req('/cl'), 2, head => { 0 => 1 }, wait_close => 1,
+		    timeout => 3);
+		is(join(' ', map { $_->{status} } @{ $r->{resp} }), "$st 200",
+		    "$m $path: then the next answer");
+		is($r->{resp}[1] && $r->{resp}[1]{body}, 'hello',
+		    "$m $path: the next body is its own");
+		my $first = $r->{raw} =~ /^(.*?\r\n\r\n)/s ? $1 : '';
+		ok(substr($r->{raw}, length $first) =~ /^HTTP\/1\.1 200 /,
+		    "$m $path: nothing between the two answers");
+	}
+}
+
 # ------------------------------------------------------------------
 # header rules
+
+{
+	my ($r, $x) = one('/manyhdrs');
+	is($x->{status}, 200, '101 header lines (1.5 kB, within proxy_buffer_size) from the upstream: 200');
+	is(scalar(grep { /^x-h\d+$/ } keys %{ $x->{h} }), 100,
+	    '... all 100 passed');
+	is($x->{h}{'x-h100'}, 'v100', '... the last one intact');
+	($r, $x) = one('/emptyval');
+	ok(exists $x->{h}{'x-empty'} && $x->{h}{'x-empty'} eq '',
+	    'a header with an empty value passed');
+	is($x->{h}{'x-sp'}, 'padded', 'surrounding spaces of a value trimmed');
+}
+
+{
+	my $r = http_n($P, "GET /cl HTTP/1.0\r\nHost: localhost\r\n\r\n", 1,
+	    wait_close => 1, timeout => 3);
+	is($r->{resp}[0]{body}, 'hello', 'a 1.0 client without keep-alive');
+	ok($r->{closed}, '... closed after the answer');
+	like($r->{resp}[0]{head}, qr/^Connection: close\r$/mi, '... Connection: close');
+}
 
 {
 	my ($r, $x) = one('/hdrs');
