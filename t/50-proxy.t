@@ -49,6 +49,7 @@ my $SERVER = <<"EOF";
             proxy_set_header X-Only yes;
             proxy_pass http://127.0.0.1:$UP;
         }
+        location /name/ { proxy_pass http://localhost:$UP; }
         location /nobody/ {
             proxy_pass_request_body off;
             proxy_pass http://127.0.0.1:$UP;
@@ -196,6 +197,11 @@ for my $u (@uri) {
 	    '$proxy_add_x_forwarded_for without a client XFF');
 	is($got->{h}{host}, 'other.test', '$host: lowercased, without the port');
 	is($got->{h}{connection}, 'close', 'Connection default stays');
+	($r, $got) = via($P, get('/host/z', "X-Forwarded-For: 10.1.1.1\r\n"
+	    . "X-Forwarded-For: 10.2.2.2\r\n"));
+	is($got->{h}{'x-forwarded-for'}, '10.1.1.1, 10.2.2.2, 127.0.0.1',
+	    '$proxy_add_x_forwarded_for with two client XFF lines: both, then '
+	    . 'the client (as nginx 1.22)');
 }
 
 {
@@ -233,8 +239,34 @@ for my $u (@uri) {
 	ok(!exists $got->{h}{connection}, 'Connection "" is not sent');
 }
 
+{
+	my ($r, $got) = via($P, get('/name/x'));
+	is($got->{h}{host}, "localhost:$UP", 'proxy_pass to a name: Host is the '
+	    . 'name and port');
+	my $long = join('', map { chr(33 + $_ % 90) } 1 .. 3000);
+	$long =~ s/[:\\]/_/g;
+	($r, $got) = via($P, get('/long', "X-Long: $long\r\nCookie: a=1; b=2\r\n"));
+	is($got->{h}{'x-long'}, $long, 'a 3000-byte header value passed intact');
+	is($got->{h}{cookie}, 'a=1; b=2', 'Cookie passed');
+	($r, $got) = via($P, get('/xff2', "X-Forwarded-For: 1.1.1.1\r\n"
+	    . "X-Forwarded-For: 2.2.2.2\r\n"));
+	is(join('|', map { $_->[1] } grep { lc $_->[0] eq 'x-forwarded-for' }
+	    @{ $got->{headers} }), '1.1.1.1|2.2.2.2',
+	    'two client X-Forwarded-For lines passed as they came');
+}
+
 # ------------------------------------------------------------------
 # request bodies
+
+{
+	my ($r, $got) = via($P, "POST /zero HTTP/1.1\r\nHost: localhost\r\n"
+	    . "Content-Length: 0\r\nConnection: close\r\n\r\n");
+	is($r->{resp}[0]{status}, 200, 'POST with Content-Length: 0: 200');
+	is($got->{h}{'content-length'}, '0', '... the upstream gets Content-Length: 0');
+	($r, $got) = via($P, "GET /getbody HTTP/1.1\r\nHost: localhost\r\n"
+	    . "Content-Length: 4\r\nConnection: close\r\n\r\nbody");
+	is($got->{body}, 'body', 'a GET with a body: passed');
+}
 
 {
 	my $body = "a=1&b=" . ("x" x 1000);
@@ -367,6 +399,18 @@ SKIP: {
 		    # hop-by-hop, as its man page says (asserted above)
 		    'proxy-connection' ],
 		[ $P, $ng->port, get('/host/x', "X-Forwarded-For: 10.0.0.9\r\n") ],
+		[ $P, $ng->port, get('/host/y', "X-Forwarded-For: 10.0.0.9\r\n"
+		    . "X-Forwarded-For: 10.0.0.10\r\n") ],
+		[ $P, $ng->port, get('/xff2', "X-Forwarded-For: 1.1.1.1\r\n"
+		    . "X-Forwarded-For: 2.2.2.2\r\n") ],
+		[ $P, $ng->port, "POST /zero HTTP/1.1\r\nHost: localhost\r\n"
+		    . "Content-Length: 0\r\nConnection: close\r\n\r\n" ],
+		[ $P, $ng->port, "GET /getbody HTTP/1.1\r\nHost: localhost\r\n"
+		    . "Content-Length: 4\r\nConnection: close\r\n\r\nbody" ],
+		[ $P, $ng->port, "POST /v11/ch HTTP/1.1\r\nHost: localhost\r\n"
+		    . "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+		    . "3\r\nabc\r\n0\r\n\r\n", 'transfer-encoding', 'content-length' ],
+		[ $P, $ng->port, get('/name/x') ],
 		[ $P, $ng->port, get('/empty/x', "User-Agent: u\r\nX-Set: s\r\n") ],
 		[ $P, $ng->port, get('/nohdr/x', "User-Agent: u\r\n") ],
 		[ $P, $ng->port, get('/v11/x') ],
