@@ -34,6 +34,11 @@ my $SERVER = <<"EOF";
             proxy_http_version 1.1;
             proxy_pass http://127.0.0.1:$UP;
         }
+        location /slowbody/ {
+            client_body_timeout 1s;
+            proxy_http_version 1.1;
+            proxy_pass http://127.0.0.1:$UP;
+        }
         location /host/ {
             proxy_set_header Host \$host;
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
@@ -131,6 +136,9 @@ my @uri = (
 	[ '/exactslash?q', '/?q' ],
 	[ '/noslashed/y', '/xed/y' ],
 	[ 'http://localhost/abs?q=1', '/abs?q=1' ],
+	[ 'http://localhost/app/abs?q=1', '/abs?q=1' ],
+	[ 'http://localhost', '/' ],
+	[ 'http://localhost?q', '/?q' ],
 );
 
 my %seen_line;
@@ -348,6 +356,88 @@ for my $u (@uri) {
 	my ($got) = $up->wait_requests(1);
 	is($got->{body}, 'hello', 'the upstream got the body');
 	ok(!exists $got->{h}{expect}, 'Expect not passed');
+}
+
+{
+	# chunk extensions and trailers: the upstream gets valid framing
+	my $raw = "3;ext=1;q=\"a b\"\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n";
+	my ($r, $got) = via($P, "POST /v11/ext HTTP/1.1\r\nHost: localhost\r\n"
+	    . "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n$raw");
+	is($r->{resp}[0]{status}, 200, 'chunk extensions and a trailer: 200');
+	ok($got->{complete} && !$got->{bad_chunk}, '... valid framing upstream');
+	is($got->{body}, 'abcde', '... same decoded bytes');
+	note('raw body upstream: ' . ($got->{raw_body} =~ s/\r\n/\\r\\n/gr));
+
+	# a bad chunk from the client: 400, and the upstream never gets a
+	# complete body
+	$up->clear;
+	$r = http_n($P, "POST /v11/badchunk HTTP/1.1\r\nHost: localhost\r\n"
+	    . "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n0\r\n\r\n"
+	    . "GET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n", 2,
+	    wait_close => 1, timeout => 3);
+	is($r->{resp}[0] && $r->{resp}[0]{status}, 400,
+	    'a bad chunk size in the request body: 400');
+	ok($r->{closed}, '... the client connection is closed');
+	is(scalar @{ $r->{resp} }, 1, '... nothing after it is answered');
+	my @u = $up->wait_requests(1, 2);
+	ok(!grep({ $_->{complete} } @u), '... the upstream never got a complete '
+	    . 'request') or diag(join("\n", map { "$_->{line} complete "
+	    . "body=$_->{body}" } @u));
+	ok(!grep({ $_->{target} eq '/smuggled' } $up->requests),
+	    '... nor the bytes behind it as a request');
+
+	# a bare LF in the chunk framing
+	$up->clear;
+	$r = http_n($P, "POST /v11/lfchunk HTTP/1.1\r\nHost: localhost\r\n"
+	    . "Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 1,
+	    wait_close => 1, timeout => 3);
+	is($r->{resp}[0] && $r->{resp}[0]{status}, 400,
+	    'a bare LF in the request chunk framing: 400');
+	@u = $up->wait_requests(1, 1);
+	ok(!grep({ $_->{complete} } @u), '... the upstream never got a complete '
+	    . 'request');
+}
+
+{
+	# a client that stops sending its body
+	$up->clear;
+	my $start = time;
+	my $r = http_n($P, "POST /slowbody/x HTTP/1.1\r\nHost: localhost\r\n"
+	    . "Content-Length: 100\r\n\r\nonly part", 1, wait_close => 1,
+	    timeout => 5);
+	my $secs = time - $start;
+	ok($r->{closed} && $secs < 3.5, sprintf('a client that stops sending its '
+	    . 'body: closed after client_body_timeout (%.2fs)', $secs));
+	ok($secs > 0.9, '... not before it');
+	my @u = $up->wait_requests(1, 2);
+	is(scalar(@u) && $u[0]{complete}, 0, '... the upstream saw the body end '
+	    . 'short, not a complete request');
+	is(@u && $u[0]{raw_body}, 'only part', '... after the bytes that came');
+	like($t->error_log, qr/client timed out/, '... "client timed out" logged');
+
+	# a client that goes away mid-body
+	$up->clear;
+	my $s = PorticoTest::connect_port($P);
+	print $s "POST /slowbody/y HTTP/1.1\r\nHost: localhost\r\n"
+	    . "Content-Length: 100\r\n\r\nhalf";
+	PorticoTest::wait_until(sub { 0 }, 0.3);
+	close $s;
+	@u = $up->wait_requests(1, 3);
+	is(scalar(@u) && $u[0]{complete}, 0, 'a client gone mid-body: the upstream '
+	    . 'sees the body end short');
+}
+
+{
+	# HTTP/1.0 and Expect: no 100 (RFC 9110 10.1.1)
+	my $s = PorticoTest::connect_port($P);
+	print $s "POST /expect10 HTTP/1.0\r\nHost: localhost\r\nExpect: 100-continue\r\n"
+	    . "Content-Length: 2\r\n\r\n";
+	my ($buf) = PorticoTest::read_sock($s, 0.5);
+	is($buf, '', 'HTTP/1.0 with Expect: no 100 Continue');
+	print $s "ok";
+	my ($rest) = PorticoTest::read_sock($s, 3);
+	like($rest, qr{^HTTP/1\.1 200 }, '... the answer once the body is in');
+	close $s;
 }
 
 {
