@@ -137,6 +137,13 @@ my %routes = (
 		sleep 10;
 	},
 	'/noread' => { early => sub { sleep 10 } },
+	'/early' => { early => sub {
+		my ($s) = @_;
+		print $s "HTTP/1.1 413 Too Large\r\nContent-Length: 8\r\n"
+		    . "Connection: close\r\n\r\ntoo big\n";
+		shutdown($s, 1);
+		sleep 3;
+	} },
 	'/short' => "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly 10 b.",
 	'/icpt/404' => "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nX-Up: 1\r\n\r\nupstream!",
 	'/icpt/500' => "HTTP/1.1 500 Oops\r\nContent-Length: 9\r\n\r\nupstream!",
@@ -252,6 +259,24 @@ sub new_log {
 	is($x && $x->{status}, 504, '... 504') or
 	    diag('client got: ' . substr($res->[0]{raw}, 0, 200) . ' reset: '
 	    . $res->[0]{reset});
+}
+
+{
+	# an upstream that answers before it has read the body (a 413 to an
+	# upload): nginx 1.22 relays that answer, with proxy_request_buffering
+	# on or off
+	my $size = 30 * 1024 * 1024;
+	my ($log, $res) = new_log(sub {
+		PorticoTest::http_batch($P, [ "POST /early HTTP/1.1\r\nHost: localhost\r\n"
+		    . "Content-Length: $size\r\n\r\n" . ("z" x $size) ], timeout => 5)
+	});
+	my ($x) = PorticoTest::split_responses($res->[0]{raw});
+	is($x && $x->{status}, 413, "an upstream's early answer to an upload is "
+	    . 'relayed, as nginx does') or diag('client got: '
+	    . substr($res->[0]{raw}, 0, 40) . "...\nlog: "
+	    . substr($log, 0, 300));
+	is($x && $x->{body}, "too big\n", '... with its body');
+	ok($res->[0]{closed}, '... and the connection closed');
 }
 
 my %logfor;
