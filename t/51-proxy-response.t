@@ -83,6 +83,11 @@ my %routes = (
 	'/reason' => "HTTP/1.1 299 Custom Reason Here\r\nContent-Length: 0\r\n\r\n",
 	'/reason404' => "HTTP/1.1 404 Not Here Either\r\nContent-Length: 4\r\n\r\nnope",
 	'/noreason' => "HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok",
+	'/extra' => "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+	    . "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Injected: 1\r\n\r\ninjected",
+	'/extrachunked' => "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    . "5\r\nhello\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 8\r\n"
+	    . "X-Injected: 1\r\n\r\ninjected",
 	'/headbody' => "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
 	'/204body' => "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello",
 	'/304body' => "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello",
@@ -314,6 +319,18 @@ sub one {
 		my $first = $r->{raw} =~ /^(.*?\r\n\r\n)/s ? $1 : '';
 		ok(substr($r->{raw}, length $first) =~ /^HTTP\/1\.1 200 /,
 		    "$m $path: nothing between the two answers");
+	}
+}
+
+{
+	# bytes after the end of the upstream's answer never reach the client
+	for my $path ('/extra', '/extrachunked') {
+		my $r = http_n($P, req($path, close => 0) . req('/cl'), 2,
+		    wait_close => 1, timeout => 3);
+		is(join(' ', map { $_->{body} } @{ $r->{resp} }), 'hello hello',
+		    "$path: the answer, then the next one");
+		unlike($r->{raw}, qr/injected|X-Injected/i,
+		    "$path: what the upstream sent after its answer is dropped");
 	}
 }
 
