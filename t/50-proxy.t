@@ -256,6 +256,14 @@ for my $u (@uri) {
 	($r, $got) = via($P, get('/long', "X-Long: $long\r\nCookie: a=1; b=2\r\n"));
 	is($got->{h}{'x-long'}, $long, 'a 3000-byte header value passed intact');
 	is($got->{h}{cookie}, 'a=1; b=2', 'Cookie passed');
+	# a head that portico's own client limits accept (large_client_header_
+	# buffers 4 8k: lines up to 8k) goes on whole, as nginx sends it
+	my $big = join('', map { "X-Big$_: " . ("v" x 7000) . "\r\n" } 1 .. 3);
+	($r, $got) = via($P, get('/bighead', $big));
+	is($r->{resp}[0] && $r->{resp}[0]{status}, 200, 'a 21 kB request head '
+	    . 'within the client limits: 200') or diag(
+	    ($t->error_log =~ /^(.*bighead.*)$/m)[0]);
+	is($got && length($got->{h}{'x-big3'} // ''), 7000, '... passed whole');
 	($r, $got) = via($P, get('/xff2', "X-Forwarded-For: 1.1.1.1\r\n"
 	    . "X-Forwarded-For: 2.2.2.2\r\n"));
 	is(join('|', map { $_->[1] } grep { lc $_->[0] eq 'x-forwarded-for' }
