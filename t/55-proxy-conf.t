@@ -117,6 +117,10 @@ http {
             location /outer/slow { proxy_pass http://127.0.0.1:$UP; }
         }
         location ~ ^/re/ { proxy_pass http://127.0.0.1:$UP; }
+        location /tokens/ {
+            server_tokens off;
+            proxy_pass http://127.0.0.1:$UP;
+        }
         location /maybe/ {
             proxy_set_header X-Maybe \$http_x_in;
             proxy_pass http://127.0.0.1:$UP;
@@ -156,6 +160,14 @@ like(get('/re/a%2Fb?x=1')->{body}, qr{^GET /re/a%2Fb\?x=1 HTTP/1\.0\r\n},
 	($r) = $up->wait_requests(1);
 	is($r->{h}{'x-maybe'}, 'v', '... and sent when it is not');
 	is($r->{h}{'x-in'}, 'v', '... beside the client field itself');
+}
+
+{
+	my $x = get('/tokens/x');
+	is($x->{h}{server}, 'portico', 'server_tokens off: "Server: portico" on '
+	    . 'a proxied answer');
+	like(get('/outer/x')->{h}{server}, qr{^portico/\d}, '... with the version '
+	    . 'by default');
 }
 
 $rt->stop;
