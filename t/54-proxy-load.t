@@ -36,6 +36,7 @@ my %routes = (
 	'/close' => "HTTP/1.1 200 OK\r\n\r\nclosed body",
 	'/silent' => sub { sleep 10 },
 	'/garbage' => "garbage\r\n\r\n",
+	'/ok' => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
 	'/short' => "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
 	'/badchunk' => sub {
 		my ($s) = @_;
@@ -230,12 +231,22 @@ sub settle {
 	    . 'timeout at the latest') or diag('worker holds '
 	    . PorticoTest::sock_count($w));
 
-	# every failure mode, on kept-alive connections
-	my @fail = map { "GET $_ HTTP/1.1\r\nHost: h\r\n\r\n" }
-	    qw(/refused /garbage /short /badchunk /silent);
-	my $res = PorticoTest::http_batch($P, [ (@fail) x 4 ], timeout => 4);
-	is(scalar(grep { $_->{closed} } @$res), scalar @$res,
-	    'each failed exchange closes its client connection');
+	# every failure mode, on kept-alive connections.  Before the answer's
+	# head a 502 or 504 keeps the connection, as in nginx: the request
+	# behind it is answered.  After the head, the connection is closed.
+	my $next = "GET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+	my @before = map { "GET $_ HTTP/1.1\r\nHost: h\r\n\r\n$next" }
+	    qw(/refused /garbage /silent);
+	my @after = map { "GET $_ HTTP/1.1\r\nHost: h\r\n\r\n$next" }
+	    qw(/short /badchunk);
+	my $res = PorticoTest::http_batch($P, [ (@before) x 4, (@after) x 4 ],
+	    timeout => 4);
+	my @b = @$res[0 .. 11];
+	my @a = @$res[12 .. 19];
+	is(scalar(grep { $_->{closed} && $_->{raw} =~ /\r\n\r\nok\z/ } @b),
+	    12, 'a failure before the head: the next request is answered');
+	is(scalar(grep { $_->{closed} && $_->{raw} !~ /\r\n\r\nok\z/ } @a),
+	    8, 'a failure after the head: the connection is closed');
 	ok(settle(), 'and leaves no socket open in the worker') or
 	    diag('worker holds ' . PorticoTest::sock_count($w)
 	    . " sockets, idle $idle");

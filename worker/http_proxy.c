@@ -263,10 +263,11 @@ px_final(struct conn *c, int status)
 	if (px != NULL && px->px_code == 0)
 		px->px_code = status;
 	/*
-	 * After a client's error the connection ends; after the upstream's
-	 * it can go on (what is left of a body is read and dropped first)
+	 * After a client's error the connection ends, and after a 500 or 501,
+	 * as in nginx; after the upstream's it can go on (what is left of a
+	 * body is read and dropped first)
 	 */
-	if (status < 500)
+	if (status <= 501)
 		c->c_req.r_keepalive = 0;
 	if (px != NULL) {
 		px_peer_finish(c, px, 0);
@@ -1067,6 +1068,7 @@ http_proxy_step_send(struct conn *c)
 		    (px->px_slen > 0 || r->r_has_body ||
 		    px->px_rsent < px->px_rlen)) {
 			px->px_early = 1;
+			r->r_keepalive = 0;
 			break;
 		}
 		if (px->px_slen > 0) {
@@ -1077,6 +1079,7 @@ http_proxy_step_send(struct conn *c)
 			    errno == ECONNRESET) && !px_can_retry(px)) {
 				px->px_early = 1;
 				px->px_send_errno = errno;
+				r->r_keepalive = 0;
 				break;
 			}
 			if (rc == -1 && !px->px_connected) {
@@ -1099,6 +1102,7 @@ http_proxy_step_send(struct conn *c)
 			    !px_can_retry(px)) {
 				px->px_early = 1;
 				px->px_send_errno = errno;
+				r->r_keepalive = 0;
 				break;
 			}
 			if (rc == -1 && px_can_retry(px))
@@ -1406,7 +1410,8 @@ px_client_head(struct conn *c, struct proxy *px)
 	b->b_pos = b->b_last = b->b_start;
 	r->r_status = px->px_code;
 	r->r_keepalive = http_keepalive_ok(c);
-	if (px->px_framing == PXF_CLOSE && r->r_head.hh_version == 10)
+	if ((px->px_framing == PXF_CLOSE && r->r_head.hh_version == 10) ||
+	    px->px_early)
 		r->r_keepalive = 0;
 	n = snprintf(line, sizeof(line), "HTTP/1.1 %03d ", px->px_code);
 	if (px_put(b, line, n) == -1 ||
@@ -1821,8 +1826,11 @@ px_spool_send(struct conn *c, struct proxy *px)
 		}
 		return -1;
 	}
-	/* drained: the file is written from its start again */
-	px->px_spool_r = px->px_spool_w = 0;
+	/*
+	 * Drained.  The file is not written from its start again: sendfile()
+	 * leaves the socket holding the file's pages, not copies, so bytes
+	 * still on their way would change under the client.
+	 */
 	return 1;
 }
 
@@ -2070,7 +2078,8 @@ http_proxy_timeout(struct conn *c)
 		return px_err(c, PXN_TIMEOUT, "upstream timed out (110: Connection "
 		    "timed out)");
 	case CS_PROXY_SEND:
-		if (c->c_proxy->px_slen > 0)
+		if (c->c_proxy->px_slen > 0 || (c->c_proxy->px_rbuffered &&
+		    c->c_proxy->px_rsent < c->c_proxy->px_rlen))
 			return px_err(c, PXN_TIMEOUT, "upstream timed out (110: "
 			    "Connection timed out)");
 		c->c_action = "reading client request body";
