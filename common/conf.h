@@ -175,6 +175,8 @@ struct conf_file {
 	struct conf_file	*cf_next;
 };
 
+struct shm_zone;
+
 struct gen {
 	struct arena		*g_arena;
 	unsigned		 g_id;
@@ -188,6 +190,8 @@ struct gen {
 	struct conf_file	*g_files;	/* in reading order, for -T */
 	struct regex		*g_regexes;	/* freed with the generation */
 	struct conf_logfile	*g_logfiles;	/* access logs */
+	struct shm_zone		*g_health;	/* upstream state, the master's;
+						   NULL: not shared */
 	int			 g_errors;
 };
 

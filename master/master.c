@@ -17,6 +17,8 @@
 #include "log.h"
 #include "master.h"
 #include "proc.h"
+#include "shm.h"
+#include "str.h"
 
 #define MAX_CHILDREN	2100
 #define RESPAWN_MAX_MS	30000
@@ -40,6 +42,7 @@ struct child {
 };
 
 static struct child children[MAX_CHILDREN];
+static struct shm_zone *health;		/* outlives the generations */
 static struct gen *cur;
 static struct master_opts *opts;
 static char pid_path[PATH_MAX + 16];		/* where our pid is now */
@@ -381,6 +384,50 @@ apply_main_settings(const struct gen *g)
 	return 0;
 }
 
+/*
+ * Give the peers of g their slots in the health zone, before g's
+ * children are forked: they inherit the mapping.  The zone is a file
+ * beside the pid file, so a new binary maps the same one.  Without it
+ * (an error is only a warning) each worker keeps its own state.
+ */
+static void
+health_attach(struct gen *g)
+{
+	struct conf_upstream *u;
+	char path[PATH_MAX], *slash;
+	int n = 0, slots = 1024, missing;
+
+	if (g->g_http == NULL || g->g_http->hc_upstreams == NULL)
+		return;
+	for (u = g->g_http->hc_upstreams; u != NULL; u = u->u_next)
+		n += u->u_npeers;
+	while (slots < 2 * n)
+		slots *= 2;
+	if (health != NULL && health->z_size < shm_health_size(slots)) {
+		/* children of older generations keep their own mapping */
+		shm_zone_close(health);
+		health = NULL;
+	}
+	if (health == NULL) {
+		snprintf(path, sizeof(path), "%s", g->g_main->mc_pid);
+		if ((slash = strrchr(path, '/')) != NULL)
+			slash[1] = '\0';
+		else
+			path[0] = '\0';
+		str_lcpy(path + strlen(path), "portico.health",
+		    sizeof(path) - strlen(path));
+		if ((health = shm_health_open(path, slots)) == NULL) {
+			log_warn("the upstream state is not shared: cannot map "
+			    "\"%s\"", path);
+			return;
+		}
+	}
+	if ((missing = shm_health_attach(health, g)) != 0)
+		log_warnx("%d upstream peers have no slot in the health zone",
+		    missing);
+	g->g_health = health;
+}
+
 static void
 reload(void)
 {
@@ -427,6 +474,7 @@ reload(void)
 	}
 	cur = g;
 	chown_logs();
+	health_attach(g);
 	/* before the fork: new children must not inherit removed sockets */
 	listen_close_unused(g);
 	spawn_generation();
@@ -648,6 +696,7 @@ master_run(struct gen *g, struct master_opts *o)
 		pid_path[0] = '\0';
 		return 1;
 	}
+	health_attach(g);
 	proc_daemon_ready();
 	log_also_stderr(0);
 	if (!g->g_main->mc_master) {
