@@ -691,21 +691,25 @@ master_run(struct gen *g, struct master_opts *o)
 	if (apply_main_settings(g) == -1)
 		return 1;
 	chown_logs();
+	health_attach(g);
+	/*
+	 * The title before the pid file: whoever waits for the pid file
+	 * (or for the daemon's parent to exit) sees the title already.
+	 */
+	proc_title_set("portico: %s process %s", g->g_main->mc_master ?
+	    "master" : "single", o->mo_cmdline);
 	snprintf(pid_path, sizeof(pid_path), "%s", g->g_main->mc_pid);
 	if (proc_pid_write(pid_path) == -1) {
 		pid_path[0] = '\0';
 		return 1;
 	}
-	health_attach(g);
 	proc_daemon_ready();
 	log_also_stderr(0);
 	if (!g->g_main->mc_master) {
-		proc_title_set("portico: single process %s", o->mo_cmdline);
 		log_notice("%s started (single process)", PORTICO_VER);
 		worker_run_single(g);
 		master_exit(0);
 	}
-	proc_title_set("portico: master process %s", o->mo_cmdline);
 	log_notice("%s started", PORTICO_VER);
 	spawn_generation();
 	master_loop();
