@@ -84,5 +84,8 @@ int		 shm_health_slot(struct shm_zone *, const char *upstream,
 		    const char *peer, uint64_t gen);
 struct balance_health *shm_health_get(struct shm_zone *, int slot);
 int		 shm_health_attach(struct shm_zone *, struct gen *);
+struct balance	*shm_health_balancer(struct shm_zone *,
+		    const struct conf_upstream *, struct arena *,
+		    uint64_t seed);
 
 #endif
