@@ -554,3 +554,62 @@ balance_done(struct balance *b, int i, int failed, msec_t now)
 		rr->rr_effective = 0;
 	return fails == p->p_max_fails;
 }
+
+/* active checks: one every hc_interval per peer */
+int
+balance_check_is_due(const struct balance_health *h, const struct conf_hc *hc,
+    msec_t now)
+{
+	msec_t last = atomic_load(&h->bh_last_check);
+
+	return last == 0 || now - last >= hc->hc_interval;
+}
+
+/* a check's answer passes: its status in a range, its body matching */
+int
+balance_check_response(const struct conf_hc *hc, int status,
+    const char *body, size_t len)
+{
+	int i;
+
+	for (i = 0; i < hc->hc_nranges; i++)
+		if (status >= hc->hc_lo[i] && status <= hc->hc_hi[i])
+			break;
+	if (i == hc->hc_nranges)
+		return 0;
+	if (hc->hc_body != NULL &&
+	    regex_match(hc->hc_body, body ? body : "", body ? len : 0,
+	    NULL) != 1)
+		return 0;
+	return 1;
+}
+
+/*
+ * A check ended.  hc_fails failures in a row take the peer out
+ * (BH_DOWN), hc_passes passes in a row put it back, its passive
+ * failures forgotten.  Returns 1 when the state changed (worth a log
+ * line), else 0.
+ */
+int
+balance_check_done(struct balance_health *h, const struct conf_hc *hc,
+    int passed, msec_t now)
+{
+	atomic_store(&h->bh_last_check, now);
+	if (passed) {
+		atomic_store(&h->bh_check_fails, 0);
+		if (atomic_fetch_add(&h->bh_check_passes, 1) + 1 >=
+		    hc->hc_passes && atomic_load(&h->bh_state) == BH_DOWN) {
+			atomic_store(&h->bh_fails, 0);
+			atomic_store(&h->bh_state, BH_UP);
+			return 1;
+		}
+		return 0;
+	}
+	atomic_store(&h->bh_check_passes, 0);
+	if (atomic_fetch_add(&h->bh_check_fails, 1) + 1 >= hc->hc_fails &&
+	    atomic_load(&h->bh_state) == BH_UP) {
+		atomic_store(&h->bh_state, BH_DOWN);
+		return 1;
+	}
+	return 0;
+}

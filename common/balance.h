@@ -84,6 +84,14 @@ int	 balance_chash(struct balance *, const char *key, size_t len,
 int	 balance_random(struct balance *, int two, uint8_t *tried,
 	    msec_t now);
 
+/* the keeper's active checks (health_check) */
+int	 balance_check_is_due(const struct balance_health *,
+	    const struct conf_hc *, msec_t now);
+int	 balance_check_response(const struct conf_hc *, int status,
+	    const char *body, size_t len);
+int	 balance_check_done(struct balance_health *, const struct conf_hc *,
+	    int passed, msec_t now);
+
 struct ups_ring *balance_ring_build(struct arena *,
 	    const struct conf_upstream *, char *err, size_t errlen);
 uint32_t balance_crc32(const void *, size_t);

@@ -298,6 +298,8 @@ struct conf_file {
 	struct conf_file	*cf_next;
 };
 
+struct shm_zone;
+
 struct gen {
 	struct arena		*g_arena;
 	unsigned		 g_id;
@@ -312,7 +314,8 @@ struct gen {
 	struct regex		*g_regexes;	/* freed with the generation */
 	struct conf_logfile	*g_logfiles;	/* access logs */
 	struct conf_tempdir	*g_tempdirs;	/* made by the master */
-	struct shm_zone		*g_health;	/* the master's, or NULL */
+	struct shm_zone		*g_health;	/* upstream state, the master's;
+						   NULL: not shared */
 	int			 g_errors;
 };
 

@@ -424,3 +424,34 @@ shm_health_attach(struct shm_zone *z, struct gen *g)
 	}
 	return missing;
 }
+
+/*
+ * A worker's balancer for u, made once per generation after the fork:
+ * the peers' slots in zone z, or (no zone, no slot) state of the
+ * worker's own.  NULL when the arena is full.
+ */
+struct balance *
+shm_health_balancer(struct shm_zone *z, const struct conf_upstream *u,
+    struct arena *a, uint64_t seed)
+{
+	struct balance *b = arena_alloc(a, sizeof(*b));
+	struct balance_health **hp, *own;
+	struct balance_rr *rr;
+	int i, n = u->u_npeers;
+
+	hp = arena_alloc(a, n * sizeof(*hp));
+	rr = arena_alloc(a, n * sizeof(*rr));
+	if (b == NULL || hp == NULL || rr == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		hp[i] = z != NULL ? shm_health_get(z, u->u_peers[i].p_slot) :
+		    NULL;
+		if (hp[i] == NULL) {
+			if ((own = arena_alloc(a, sizeof(*own))) == NULL)
+				return NULL;
+			hp[i] = own;
+		}
+	}
+	balance_init(b, u, hp, rr, seed);
+	return b;
+}

@@ -60,8 +60,6 @@ void		*shm_ptr(const struct shm_zone *, uint64_t off);
  * across reloads and upgrades as long as both stay the same.
  */
 #define SHM_HEALTH_LAYOUT	1
-/* its file, in the directory of the pid file */
-#define HEALTH_ZONE_FILE	"portico-health.zone"
 #define SHM_HEALTH_KEY_MAX	192
 
 struct shm_health_slot {
@@ -86,5 +84,8 @@ int		 shm_health_slot(struct shm_zone *, const char *upstream,
 		    const char *peer, uint64_t gen);
 struct balance_health *shm_health_get(struct shm_zone *, int slot);
 int		 shm_health_attach(struct shm_zone *, struct gen *);
+struct balance	*shm_health_balancer(struct shm_zone *,
+		    const struct conf_upstream *, struct arena *,
+		    uint64_t seed);
 
 #endif

@@ -19,6 +19,8 @@
 #include "upstream.h"
 #include "master.h"
 #include "proc.h"
+#include "shm.h"
+#include "str.h"
 
 #define MAX_CHILDREN	2100
 #define RESPAWN_MAX_MS	30000
@@ -42,6 +44,7 @@ struct child {
 };
 
 static struct child children[MAX_CHILDREN];
+static struct shm_zone *health;		/* outlives the generations */
 static struct gen *cur;
 static struct master_opts *opts;
 static char pid_path[PATH_MAX + 16];		/* where our pid is now */
@@ -364,47 +367,6 @@ respawn_due(msec_t *next)
 	}
 }
 
-/*
- * The health zone: one file beside the pid file, mapped once by the
- * master and inherited by every child, so that all workers of all
- * generations, and a new binary after an upgrade, see one table.  Each
- * generation's peers are given their slots by (upstream, address).
- */
-static struct shm_zone *health_zone;
-
-static void
-health_attach(struct gen *g)
-{
-	struct conf_upstream *u;
-	char path[PATH_MAX], *slash;
-	int n = 0, missing;
-
-	g->g_health = NULL;
-	if (g->g_http == NULL || g->g_http->hc_upstreams == NULL)
-		return;
-	if (health_zone == NULL) {
-		for (u = g->g_http->hc_upstreams; u != NULL; u = u->u_next)
-			n += u->u_npeers;
-		snprintf(path, sizeof(path), "%s", g->g_main->mc_pid);
-		if ((slash = strrchr(path, '/')) == NULL)
-			return;
-		snprintf(slash + 1, sizeof(path) - (slash + 1 - path),
-		    "%s", HEALTH_ZONE_FILE);
-		if ((health_zone = shm_health_open(path, MAX(1024, 2 * n))) ==
-		    NULL) {
-			log_warn("the health zone \"%s\" cannot be used: each "
-			    "worker keeps its own upstream health", path);
-			return;
-		}
-		if (have_creds && chown(path, creds.pc_uid, creds.pc_gid) == -1)
-			log_warn("chown() \"%s\" failed", path);
-	}
-	if ((missing = shm_health_attach(health_zone, g)) > 0)
-		log_warn("the health zone is full: %d peers keep their health "
-		    "per worker", missing);
-	g->g_health = health_zone;
-}
-
 static void
 chown_logs(void)
 {
@@ -429,6 +391,50 @@ apply_main_settings(const struct gen *g)
 	creds = pc;
 	have_creds = 1;
 	return 0;
+}
+
+/*
+ * Give the peers of g their slots in the health zone, before g's
+ * children are forked: they inherit the mapping.  The zone is a file
+ * beside the pid file, so a new binary maps the same one.  Without it
+ * (an error is only a warning) each worker keeps its own state.
+ */
+static void
+health_attach(struct gen *g)
+{
+	struct conf_upstream *u;
+	char path[PATH_MAX], *slash;
+	int n = 0, slots = 1024, missing;
+
+	if (g->g_http == NULL || g->g_http->hc_upstreams == NULL)
+		return;
+	for (u = g->g_http->hc_upstreams; u != NULL; u = u->u_next)
+		n += u->u_npeers;
+	while (slots < 2 * n)
+		slots *= 2;
+	if (health != NULL && health->z_size < shm_health_size(slots)) {
+		/* children of older generations keep their own mapping */
+		shm_zone_close(health);
+		health = NULL;
+	}
+	if (health == NULL) {
+		snprintf(path, sizeof(path), "%s", g->g_main->mc_pid);
+		if ((slash = strrchr(path, '/')) != NULL)
+			slash[1] = '\0';
+		else
+			path[0] = '\0';
+		str_lcpy(path + strlen(path), "portico.health",
+		    sizeof(path) - strlen(path));
+		if ((health = shm_health_open(path, slots)) == NULL) {
+			log_warn("the upstream state is not shared: cannot map "
+			    "\"%s\"", path);
+			return;
+		}
+	}
+	if ((missing = shm_health_attach(health, g)) != 0)
+		log_warnx("%d upstream peers have no slot in the health zone",
+		    missing);
+	g->g_health = health;
 }
 
 static void
@@ -705,6 +711,13 @@ master_run(struct gen *g, struct master_opts *o)
 	    -1)
 		return 1;
 	chown_logs();
+	health_attach(g);
+	/*
+	 * The title before the pid file: whoever waits for the pid file
+	 * (or for the daemon's parent to exit) sees the title already.
+	 */
+	proc_title_set("portico: %s process %s", g->g_main->mc_master ?
+	    "master" : "single", o->mo_cmdline);
 	snprintf(pid_path, sizeof(pid_path), "%s", g->g_main->mc_pid);
 	if (proc_pid_write(pid_path) == -1) {
 		pid_path[0] = '\0';
@@ -712,14 +725,11 @@ master_run(struct gen *g, struct master_opts *o)
 	}
 	proc_daemon_ready();
 	log_also_stderr(0);
-	health_attach(g);
 	if (!g->g_main->mc_master) {
-		proc_title_set("portico: single process %s", o->mo_cmdline);
 		log_notice("%s started (single process)", PORTICO_VER);
 		worker_run_single(g);
 		master_exit(0);
 	}
-	proc_title_set("portico: master process %s", o->mo_cmdline);
 	log_notice("%s started", PORTICO_VER);
 	spawn_generation();
 	master_loop();

@@ -80,10 +80,16 @@ $t->run;
 my ($st, $h, $b) = http_get($t->port(0), '/');
 is($st, 200, 'a server with upstream blocks runs');
 is($b, "up\n", 'and answers');
+# the health zone, beside the pid file
+my $zone = "$dir/logs/portico.health";
+ok(-f $zone, 'the master maps the health zone beside the pid file');
+is(substr(PorticoTest::slurp($zone), 0, 8), 'PRCOZONE', 'it begins with the magic');
+my $ino = (stat $zone)[1];
 $t->signal('HUP');
 ok($t->wait_log(qr/reconfigured: generation/), 'and reloads');
 ($st, undef, $b) = http_get($t->port(0), '/');
 is($st, 200, 'answers after the reload');
+is((stat $zone)[1], $ino, 'the reload keeps the zone (same file)');
 $t->stop;
 
 # file text, line, message: the line is nginx's

@@ -67,7 +67,7 @@ hc_run(const struct hc_peer *hp, char *why, size_t whylen)
 	size_t have = 0, scan = 0;
 	socklen_t sl = sizeof(int);
 	ssize_t n;
-	int fd, err = 0, hl = -2, i, ok, len;
+	int fd, err = 0, hl = -2, len;
 
 	clock_update();
 	deadline = clock_now() + MIN(hc->hc_interval, HC_TIMEOUT_MAX);
@@ -136,17 +136,9 @@ hc_run(const struct hc_peer *hp, char *why, size_t whylen)
 		snprintf(why, whylen, "invalid answer");
 		return 0;
 	}
-	for (i = 0, ok = 0; i < hc->hc_nranges; i++)
-		if (head.hh_code >= hc->hc_lo[i] && head.hh_code <= hc->hc_hi[i])
-			ok = 1;
-	if (!ok) {
-		snprintf(why, whylen, "status %d", head.hh_code);
-		return 0;
-	}
-	if (hc->hc_body != NULL && regex_match(hc->hc_body, buf + hl,
-	    have - hl, NULL) != 1) {
-		snprintf(why, whylen, "the body does not match \"%s\"",
-		    hc->hc_body_src);
+	if (!balance_check_response(hc, head.hh_code, buf + hl, have - hl)) {
+		snprintf(why, whylen, "status %d%s", head.hh_code,
+		    hc->hc_body != NULL ? " or a body that does not match" : "");
 		return 0;
 	}
 	return 1;
@@ -159,32 +151,16 @@ fail:
 static void
 hc_record(const struct hc_peer *hp, int passed, const char *why)
 {
-	const struct conf_hc *hc = hp->hp_ups->u_hc;
-	struct balance_health *h = hp->hp_h;
-	int n;
-
-	atomic_store(&h->bh_last_check, clock_now());
-	if (passed) {
-		atomic_store(&h->bh_check_fails, 0);
-		n = atomic_fetch_add(&h->bh_check_passes, 1) + 1;
-		if (atomic_load(&h->bh_state) == BH_DOWN && n >= hc->hc_passes) {
-			atomic_store(&h->bh_state, BH_UP);
-			/* the passive count starts again too */
-			atomic_store(&h->bh_fails, 0);
-			log_notice("health check of %s in upstream \"%s\" "
-			    "passed: the server is up", hp->hp_peer->p_name,
-			    hp->hp_ups->u_name);
-		}
+	if (!balance_check_done(hp->hp_h, hp->hp_ups->u_hc, passed,
+	    clock_now()))
 		return;
-	}
-	atomic_store(&h->bh_check_passes, 0);
-	n = atomic_fetch_add(&h->bh_check_fails, 1) + 1;
-	if (atomic_load(&h->bh_state) != BH_DOWN && n >= hc->hc_fails) {
-		atomic_store(&h->bh_state, BH_DOWN);
+	if (passed)
+		log_notice("health check of %s in upstream \"%s\" passed: "
+		    "the server is up", hp->hp_peer->p_name, hp->hp_ups->u_name);
+	else
 		log_warnx("health check of %s in upstream \"%s\" failed: %s: "
 		    "the server is down", hp->hp_peer->p_name,
 		    hp->hp_ups->u_name, why);
-	}
 }
 
 static void

@@ -587,6 +587,59 @@ test_random(void)
 	fx_free(&f);
 }
 
+static void
+test_checks(void)
+{
+	struct balance_health h;
+	struct conf_hc hc;
+	struct regex *list = NULL;
+	struct arena *a = arena_new();
+	char err[256];
+	int changed[8], i;
+	static const int seq[] = { 0, 0, 0, 1, 1, 0, 1, 1 };
+
+	memset(&h, 0, sizeof(h));
+	memset(&hc, 0, sizeof(hc));
+	hc.hc_interval = 5000;
+	hc.hc_fails = 2;
+	hc.hc_passes = 2;
+	hc.hc_nranges = 2;
+	hc.hc_lo[0] = 200;
+	hc.hc_hi[0] = 299;
+	hc.hc_lo[1] = 304;
+	hc.hc_hi[1] = 304;
+	ok(balance_check_is_due(&h, &hc, 100), "never checked: due");
+	ok(balance_check_response(&hc, 204, "", 0) &&
+	    balance_check_response(&hc, 304, NULL, 0) &&
+	    !balance_check_response(&hc, 302, "", 0) &&
+	    !balance_check_response(&hc, 500, "", 0),
+	    "status in the ranges passes, others fail");
+	hc.hc_body = regex_compile(a, &list, "^ok", 0, err, sizeof(err));
+	ok(hc.hc_body != NULL && balance_check_response(&hc, 200, "ok\n", 3) &&
+	    !balance_check_response(&hc, 200, "not ok", 6) &&
+	    !balance_check_response(&hc, 500, "ok", 2),
+	    "and the body must match");
+	/* fail fail fail pass pass fail pass pass; fails=2 passes=2 */
+	for (i = 0; i < 8; i++)
+		changed[i] = balance_check_done(&h, &hc, seq[i], 1000 * (i + 1));
+	ok(!changed[0] && changed[1] && !changed[2] && !changed[3] &&
+	    changed[4] && !changed[5] && !changed[6] && !changed[7],
+	    "down after 2 failures in a row, up after 2 passes in a row");
+	is_int(atomic_load(&h.bh_state), BH_UP, "up at the end");
+	ok(!balance_check_is_due(&h, &hc, 12999) &&
+	    balance_check_is_due(&h, &hc, 13000), "next check: interval later");
+	atomic_store(&h.bh_fails, 5);
+	balance_check_done(&h, &hc, 0, 20000);
+	balance_check_done(&h, &hc, 0, 21000);
+	is_int(atomic_load(&h.bh_state), BH_DOWN, "down again");
+	balance_check_done(&h, &hc, 1, 22000);
+	balance_check_done(&h, &hc, 1, 23000);
+	is_int(atomic_load(&h.bh_fails), 0,
+	    "back up: the passive failures are forgotten");
+	regex_free_all(list);
+	arena_free(a);
+}
+
 int
 main(void)
 {
@@ -600,5 +653,6 @@ main(void)
 	test_hash();
 	test_chash();
 	test_random();
+	test_checks();
 	return tap_done();
 }

@@ -281,6 +281,21 @@ test_attach(void)
 	    "so the parent's balancer skips that peer");
 	is_int(balance_pick(&b, NULL, NULL, 0, NULL, 1), !i,
 	    "and chooses the other");
+	/* the worker's helper */
+	{
+		struct arena *a = arena_new();
+		struct balance *wb = shm_health_balancer(z, u, a, 7);
+		struct balance *lb = shm_health_balancer(NULL, u, a, 7);
+
+		ok(wb != NULL && wb->b_health[0] == hp[0] &&
+		    wb->b_health[1] == hp[1] && wb->b_rr[0].rr_effective == 1,
+		    "shm_health_balancer(): the peers' shared slots");
+		ok(lb != NULL && lb->b_health[0] != hp[0] &&
+		    atomic_load(&lb->b_health[i]->bh_fails) == 0 &&
+		    balance_pick(lb, NULL, NULL, 0, NULL, 1) >= 0,
+		    "without a zone: state of its own, and it balances");
+		arena_free(a);
+	}
 	shm_zone_close(z);
 	conf_free(g1);
 	conf_free(g2);
