@@ -40,6 +40,9 @@ enum var_id {
 	VAR_TIME_ISO8601,
 	VAR_REMOTE_USER,
 	VAR_REQUEST_ID,
+	VAR_DOCUMENT_ROOT,
+	VAR_REALPATH_ROOT,
+	VAR_REQUEST_FILENAME,
 	VAR_HTTP_,		/* $http_<name>: vp_str holds <name> */
 	VAR_COOKIE_,		/* $cookie_<name> */
 	VAR_ARG_,		/* $arg_<name> */

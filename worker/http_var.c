@@ -249,6 +249,10 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		*v = r->r_id;
 		*len = 32;
 		return 1;
+	case VAR_DOCUMENT_ROOT:
+	case VAR_REALPATH_ROOT:
+	case VAR_REQUEST_FILENAME:
+		return http_static_var(c, vp->vp_var, v, len);
 	case VAR_HTTP_:
 		return header_value(&r->r_head, vp->vp_str, vp->vp_len, v, len);
 	case VAR_COOKIE_: {
