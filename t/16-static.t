@@ -78,7 +78,6 @@ my $big_md5 = do {
 	Digest::MD5->new->addfile($fh)->hexdigest;
 };
 is(-s $big, 50 * 1024 * 1024, 'the large file is 50 MB');
-put('html/mid.bin', 'm' x (20 * 1024 * 1024));
 
 my $conf = <<'EOF';
 worker_processes 1;
@@ -117,8 +116,8 @@ http {
         location /imsoff/ { alias %%DIR%%/html/; if_modified_since off; }
         location /rel/ { alias %%DIR%%/html/; absolute_redirect off; }
         location /noport/ { alias %%DIR%%/html/; port_in_redirect off; }
-        location /slow/ { alias %%DIR%%/html/; send_timeout 1s; }
-        location /slowsf/ { alias %%DIR%%/html/; send_timeout 1s; sendfile on; }
+        location /slow/ { alias %%DIR%%/html/; send_timeout 1500ms; }
+        location /slowsf/ { alias %%DIR%%/html/; send_timeout 1500ms; sendfile on; }
         location = /ret { add_header X-Ret r; return 200 "ret\n"; }
     }
     server {
@@ -421,26 +420,35 @@ sub rss { slurp("/proc/$_[0]/status") =~ /^VmRSS:\s+(\d+)/m ? $1 : 0 }
 	close $_ for @socks;
 }
 
-# send_timeout: between two writes, not for the whole answer
+# send_timeout: between two writes, not for the whole answer.  The
+# reader takes 20 MB/s at most: the kernel's buffers (some MB) make the
+# gaps between the server's writes longer than that, yet well under the
+# timeout, while the whole answer takes longer than it.
 for my $loc ('/slow/', '/slowsf/') {
 	my $sock = PorticoTest::connect_port($p);
-	print $sock "GET ${loc}mid.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	print $sock "GET ${loc}big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	my ($got, $start) = (0, time);
 	while (1) {
 		my $n = sysread($sock, my $x, 1 << 20);
 		last unless $n;
 		$got += $n;
-		sleep 0.1;
+		# 20 MB/s at most
+		my $ahead = $got / (20 * 1024 * 1024) - (time - $start);
+		sleep($ahead) if $ahead > 0;
 	}
 	close $sock;
 	my $secs = time - $start;
-	ok($got > 20 * 1024 * 1024 && $secs > 1.2,
-	    sprintf("$loc: a slow reader gets the whole body in %.1f s (send_timeout 1s)", $secs));
+	ok($got > 50 * 1024 * 1024 && $secs > 1.6,
+	    sprintf("$loc: a slow reader gets the whole body in %.1f s (send_timeout 1.5s)", $secs))
+	    or diag("got $got bytes; log: ", grep { /slow/ } split /^/, $t->error_log);
 	$sock = PorticoTest::connect_port($p);
 	print $sock "GET ${loc}big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
 	sysread($sock, my $first, 65536);
 	# then it stops reading: send_timeout closes it
-	ok($t->wait_log(qr/client timed out while we were sending the response.*\Q$loc\Ebig.bin/, 10),
+	my $re = qr/client timed out while we were sending the response.*"GET \Q$loc\Ebig.bin /;
+	my $n0 = () = $t->error_log =~ /$re/g;
+	is($n0, 0, "$loc: the slow reader was not timed out");
+	ok(wait_until(sub { (() = $t->error_log =~ /$re/g) > $n0 }, 10),
 	    "$loc: a client that stops reading is closed after send_timeout");
 	close $sock;
 }
@@ -519,4 +527,45 @@ SKIP: {
 }
 
 $t->stop;
+
+# configuration errors, as "portico -t" reports them
+for my $c (
+	['location / { root /a; alias /b/; }',
+	    qr/"alias" directive is duplicate, "root" directive was specified earlier/],
+	['location / { root /a; root /b; }', qr/"root" directive is duplicate/],
+	['location @n { alias /b/; }',
+	    qr/the "alias" directive cannot be used inside the named location/],
+	['alias /b/;', qr/"alias" directive is not allowed here/],
+	['autoindex on;', qr/"autoindex on" is not supported yet/],
+	['expires soon;', qr/invalid value "soon" in "expires" directive/],
+	['expires @15h;', qr/"expires \@time" is not supported yet/],
+	['try_files $uri =abc;', qr/invalid code "=abc"/],
+	['try_files $uri;', qr/invalid number of arguments in "try_files"/],
+	['try_files $nosuch =404;', qr/unknown "nosuch" variable/],
+	['add_header X a sometimes;', qr/invalid parameter "sometimes"/],
+	['if_modified_since maybe;', qr/invalid value "maybe" in "if_modified_since"/],
+	['index a.html "";', qr/index "" in "index" directive is invalid/],
+	['index /abs.html b.html;', qr/only the last index in "index" directive should be absolute/],
+	['sendfile maybe;', qr/it must be "on" or "off"/],
+) {
+	my ($body, $re) = @$c;
+	my $e = PorticoTest->new;
+	$e->write_conf("events {} http { server { listen 127.0.0.1:1; $body } }\n");
+	my ($code, $out) = $e->run_cmd('-t');
+	ok($code != 0 && $out =~ $re, "-t refuses: $body") or diag($out);
+}
+{
+	my $e = PorticoTest->new;
+	$e->write_conf("events {} http { root /srv; index a.html b.html; sendfile on;\n"
+	    . "tcp_nopush on; tcp_nodelay off; etag off; if_modified_since before;\n"
+	    . "expires modified -1h; add_header A b always; absolute_redirect off;\n"
+	    . "port_in_redirect off; server_name_in_redirect on; autoindex off;\n"
+	    . "server { listen 127.0.0.1:1; try_files \$uri \$uri/ =404;\n"
+	    . "location ~ ^/(x)\$ { alias /srv/\$1; expires max; }\n"
+	    . "location /a/ { alias /srv/a/; try_files \$uri \@n; }\n"
+	    . "location \@n { return 404; } } }\n");
+	my ($code, $out) = $e->run_cmd('-t');
+	is($code, 0, '-t accepts every static directive in its contexts') or diag($out);
+}
+
 done_testing();
