@@ -119,6 +119,8 @@ http {
         location /slow/ { alias %%DIR%%/html/; send_timeout 1500ms; }
         location /slowsf/ { alias %%DIR%%/html/; send_timeout 1500ms; sendfile on; }
         location = /ret { add_header X-Ret r; return 200 "ret\n"; }
+        location = /retrel { return 302 /dir/?$args; }
+        location = /retrel2 { absolute_redirect off; return 307 /x; }
     }
     server {
         listen 127.0.0.1:%%PORT_1%%;
@@ -365,6 +367,11 @@ is($h->{'x-static'}, 'yes', 'add_header on a 304');
 ($s, $h, $b) = get('/ret');
 is("$s $b", "200 ret\n", 'return still answers');
 is($h->{'x-ret'}, 'r', 'add_header applies to return');
+($s, $h) = get('/retrel?q=1');
+is("$s $h->{location}", "302 http://localhost:$p/dir/?q=1",
+    'return with a path: an absolute URL, as nginx');
+($s, $h) = get('/retrel2');
+is("$s $h->{location}", '307 /x', 'return with a path, absolute_redirect off');
 
 # keep-alive and pipelining after file responses
 $raw = http($p, "HEAD /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -394,6 +401,19 @@ sub fetch_big {
 	my @res = PorticoTest::split_responses($buf);
 	return ("responses: " . scalar(@res)) unless @res == 2;
 	return (length($res[0]{body}), md5_hex($res[0]{body}), $res[1]{body});
+}
+{
+	open(my $fh, '<', $big) or die;
+	binmode $fh;
+	seek($fh, 30_000_000, 0);
+	read($fh, my $want, 5_000_001);
+	for my $path ('/big.bin', '/sf/big.bin') {
+		my ($rs, $rh, $rb) = get($path, Range => 'bytes=30000000-35000000');
+		ok($rs == 206 && $rb eq $want, "$path: a 5 MB range inside the file")
+		    or diag("status $rs, " . length($rb) . ' bytes');
+		is($rh->{'content-range'}, 'bytes 30000000-35000000/52428800',
+		    "$path: its Content-Range");
+	}
 }
 for my $path ('/big.bin', '/sf/big.bin') {
 	my ($len, $md5, $next) = fetch_big($path);
@@ -504,7 +524,8 @@ SKIP: {
 		['/digits.txt', Range => 'bytes=0-1', 'If-Range' => '"old"'],
 		['/digits.txt', Range => 'bytes=0-1', 'If-Range' => http_date($dst[9])],
 		['/exp/index.html'], ['/exp/nope'], ['/epoch/index.html'], ['/max/index.html'],
-		['/noetag/index.html'], ['/ret'],
+		['/noetag/index.html'], ['/ret'], ['/retrel?q=1'], ['/retrel2'],
+		['/sf/big.bin', Range => 'bytes=1000000-2000000'],
 	);
 	my @keys = qw(content-type content-length location etag last-modified
 	    content-range cache-control x-static x-always x-srv x-ret accept-ranges);

@@ -234,8 +234,26 @@ respond(struct conn *c, int status, const char *ctype,
 	    out_printf(b, "Content-Length: %zu\r\n", blen) == -1)
 		return -1;
 	if (location != NULL) {
-		if (out_add(b, "Location: ", 10) == -1 ||
-		    http_var_render(c, location, b, VAR_ESC_NONE, 0) == -1 || out_add(b, "\r\n", 2) == -1)
+		char *url, origin[512];
+		size_t ol, ul;
+
+		if (out_add(b, "Location: ", 10) == -1)
+			return -1;
+		url = b->b_last;
+		if (http_var_render(c, location, b, VAR_ESC_NONE, 0) == -1)
+			return -1;
+		/* as nginx: a path becomes an absolute URL (absolute_redirect) */
+		ul = b->b_last - url;
+		if (ul > 0 && url[0] == '/' && l != NULL &&
+		    l->lc_absolute_redirect) {
+			ol = http_static_origin(c, origin, sizeof(origin));
+			if (ol == SIZE_MAX || (size_t)(b->b_end - b->b_last) < ol)
+				return -1;
+			memmove(url + ol, url, ul);
+			memcpy(url, origin, ol);
+			b->b_last += ol;
+		}
+		if (out_add(b, "\r\n", 2) == -1)
 			return -1;
 	}
 	if (http_head_close(c) == -1)

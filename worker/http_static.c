@@ -224,8 +224,8 @@ put_uri(char *dst, size_t size, const char *s, size_t len)
 }
 
 /* "http://host[:port]" of a redirect, as nginx's absolute_redirect */
-static size_t
-redirect_origin(struct conn *c, char *dst, size_t size)
+size_t
+http_static_origin(struct conn *c, char *dst, size_t size)
 {
 	struct http_req *r = &c->c_req;
 	const struct conf_loc *l = r->r_loc;
@@ -279,7 +279,7 @@ dir_redirect(struct conn *c)
 	size_t n = 0, m;
 
 	if (r->r_loc->lc_absolute_redirect &&
-	    (n = redirect_origin(c, loc, RG_LOC_LEN)) == SIZE_MAX)
+	    (n = http_static_origin(c, loc, RG_LOC_LEN)) == SIZE_MAX)
 		return http_special(c, 500);
 	if ((m = put_uri(loc + n, RG_LOC_LEN - n - 2, r->r_path,
 	    r->r_pathlen)) == SIZE_MAX)

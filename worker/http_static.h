@@ -48,6 +48,8 @@ int	 http_static_send(struct conn *, struct buf *out);
 /* headers for any response: Location, Content-Range of a 416, expires,
  * add_header; -1 when they do not fit */
 int	 http_static_headers(struct conn *, struct buf *out, int status);
+/* "http://host[:port]" for a redirect to a path; SIZE_MAX if too long */
+size_t	 http_static_origin(struct conn *, char *dst, size_t size);
 /* $document_root, $realpath_root, $request_filename: 1 with a value */
 int	 http_static_var(struct conn *, int id, const char **v, size_t *len);
 
