@@ -43,6 +43,7 @@ put('html/UPPER.HTML', "upper\n");
 put('html/blob.unknownext', "blob\n");
 put('html/noext', "noext\n");
 put('html/digits.txt', "0123456789");
+put('html/empty.txt', '');
 put('html/try/exists.html', "tried\n");
 put('html/try/fallback.html', "fallback\n");
 put('html/try/sub/index.html', "try sub\n");
@@ -111,6 +112,8 @@ http {
         }
         location /epoch/ { alias %%DIR%%/html/; expires epoch; }
         location /max/ { alias %%DIR%%/html/; expires max; }
+        location /mod/ { alias %%DIR%%/html/; expires modified 2h; }
+        location /neg/ { alias %%DIR%%/html/; expires -1; }
         location /noetag/ { alias %%DIR%%/html/; etag off; }
         location /before/ { alias %%DIR%%/html/; if_modified_since before; }
         location /imsoff/ { alias %%DIR%%/html/; if_modified_since off; }
@@ -303,6 +306,15 @@ is($s, 200, 'If-Match with the tag: 200');
 ($s) = get('/index.html', 'If-Unmodified-Since' => http_date($st[9] - 10));
 is($s, 412, 'If-Unmodified-Since before the mtime: 412');
 
+($s, $h, $b) = get('/empty.txt');
+is("$s $h->{'content-length'} [$b]", '200 0 []', 'an empty file');
+($s, undef, $b) = get('/empty.txt', Range => 'bytes=0-');
+is("$s [$b]", '200 []', 'an empty file with a range: 200, as nginx');
+$raw = http($p, "HEAD /digits.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=1-2\r\n"
+    . "Connection: close\r\n\r\n");
+like($raw, qr/^HTTP\/1.1 206 .*Content-Length: 2\r\n.*\r\n\r\n\z/s,
+    'HEAD with a range: 206 without the body');
+
 # ranges: digits.txt is "0123456789"
 ($s, $h, $b) = get('/digits.txt', Range => 'bytes=2-5');
 is("$s $b", '206 2345', 'a range');
@@ -362,6 +374,11 @@ is("$h->{expires}|$h->{'cache-control'}", 'Thu, 01 Jan 1970 00:00:01 GMT|no-cach
 (undef, $h) = get('/max/index.html');
 is("$h->{expires}|$h->{'cache-control'}", 'Thu, 31 Dec 2037 23:55:55 GMT|max-age=315360000',
     'expires max');
+(undef, $h) = get('/mod/index.html');
+is($h->{expires}, http_date($st[9] + 7200), 'expires modified 2h: from the mtime');
+like($h->{'cache-control'}, qr/^max-age=(\d+)$/, 'expires modified: max-age');
+(undef, $h) = get('/neg/index.html');
+is($h->{'cache-control'}, 'no-cache', 'a negative expires: no-cache');
 (undef, $h) = get('/exp/index.html', 'If-None-Match' => $etag);
 is($h->{'x-static'}, 'yes', 'add_header on a 304');
 ($s, $h, $b) = get('/ret');
@@ -524,6 +541,8 @@ SKIP: {
 		['/digits.txt', Range => 'bytes=0-1', 'If-Range' => '"old"'],
 		['/digits.txt', Range => 'bytes=0-1', 'If-Range' => http_date($dst[9])],
 		['/exp/index.html'], ['/exp/nope'], ['/epoch/index.html'], ['/max/index.html'],
+		['/neg/index.html'], ['/empty.txt'],
+		['/empty.txt', Range => 'bytes=0-'],
 		['/noetag/index.html'], ['/ret'], ['/retrel?q=1'], ['/retrel2'],
 		['/sf/big.bin', Range => 'bytes=1000000-2000000'],
 	);
