@@ -490,6 +490,30 @@ for my $loc ('/slow/', '/slowsf/') {
 	close $sock;
 }
 
+# a reload while a large file is being sent: the old worker finishes it
+{
+	my @old = $t->wait_ready(1);
+	my $sock = PorticoTest::connect_port($p);
+	print $sock "GET /sf/big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	my ($buf, $start, $hup) = ('', time, 0);
+	while (1) {
+		my $n = sysread($sock, $buf, 1 << 20, length $buf);
+		last unless $n;
+		if (!$hup && length($buf) > 5 * 1024 * 1024) {
+			$t->signal('HUP');
+			$hup = 1;
+		}
+		my $ahead = length($buf) / (20 * 1024 * 1024) - (time - $start);
+		sleep($ahead) if $ahead > 0;
+	}
+	close $sock;
+	my $body = substr($buf, index($buf, "\r\n\r\n") + 4);
+	ok($hup && md5_hex($body) eq $big_md5,
+	    'a reload during the transfer: the whole file, byte-exact');
+	ok(PorticoTest::wait_gone(\@old, 10), 'then the old worker exits');
+	($worker) = $t->wait_ready(1);
+}
+
 # a file that shrinks while it is sent: the connection is closed, no hang
 for my $loc ('/', '/sf/') {
 	my $path = put('html/shrink.bin', 's' x (30 * 1024 * 1024));
