@@ -439,6 +439,29 @@ for my $path ('/big.bin', '/sf/big.bin') {
 	is($next, '0123456789', "$path: the next request on the connection is answered");
 }
 
+# a 5 GB sparse file: offsets past 4 GB, in headers and in the body
+{
+	my $huge = "$dir/html/huge.bin";
+	open(my $fh, '>', $huge) or die;
+	binmode $fh;
+	seek($fh, 4_800_000_000, 0);
+	print $fh 'MARKER!!';
+	truncate($fh, 5 * 1024 * 1024 * 1024) or die "truncate: $!";
+	close $fh;
+	chmod 0644, $huge;
+	$raw = http($p, "HEAD /huge.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	like($raw, qr/Content-Length: 5368709120\r\n/, '5 GB: Content-Length');
+	for my $path ('/huge.bin', '/sf/huge.bin') {
+		my ($hs, $hh, $hb) = get($path, Range => 'bytes=4799999998-4800000009');
+		is("$hs $hb", "206 \0\0MARKER!!\0\0", "$path: a range past 4 GB");
+		is($hh->{'content-range'}, 'bytes 4799999998-4800000009/5368709120',
+		    "$path: its Content-Range");
+		($hs, $hh, $hb) = get($path, Range => 'bytes=-3');
+		is("$hs $hb", "206 \0\0\0", "$path: the last bytes of 5 GB");
+	}
+	unlink $huge;
+}
+
 # bounded memory: a client that does not read holds no more than buffers
 my ($worker) = $t->workers;
 sub rss { slurp("/proc/$_[0]/status") =~ /^VmRSS:\s+(\d+)/m ? $1 : 0 }
