@@ -591,6 +591,14 @@ SKIP: {
 		['/neg/index.html'], ['/empty.txt'],
 		['/empty.txt', Range => 'bytes=0-'],
 		['/noetag/index.html'], ['/ret'], ['/retrel?q=1'], ['/retrel2'],
+		['/dir', Host => 'Example.COM:9999'], ['/index.html/x'],
+		['/index.html', 'If-None-Match' => '*'],
+		['/noetag/index.html', 'If-None-Match' => $etag],
+		['/imsoff/index.html', 'If-Modified-Since' => $lm],
+		['/index.html', 'If-Modified-Since' => 'garbage'],
+		['/index.html', 'If-Unmodified-Since' => 'garbage'],
+		['/index.html', 'If-Match' => '*'],
+		['/digits.txt', Range => 'bytes=3-3', 'If-Range' => $detag],
 		['/sf/big.bin', Range => 'bytes=1000000-2000000'],
 	);
 	my @keys = qw(content-type content-length location etag last-modified
