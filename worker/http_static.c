@@ -604,6 +604,10 @@ http_static_handler(struct conn *c)
 	struct stat st;
 	int fd, rc;
 
+	/* after an internal redirect: nothing of an earlier answer stays */
+	file_close(f);
+	f->f_location = NULL;
+	f->f_416 = 0;
 	if (r->r_pathlen == 0 || r->r_path[0] != '/')
 		return http_special(c, 404);
 	if (r->r_path[r->r_pathlen - 1] == '/')
