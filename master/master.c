@@ -643,6 +643,11 @@ master_run(struct gen *g, struct master_opts *o)
 	if (apply_main_settings(g) == -1)
 		return 1;
 	chown_logs();
+	/* the title first: whoever finds the pid file finds the title too */
+	if (g->g_main->mc_master)
+		proc_title_set("portico: master process %s", o->mo_cmdline);
+	else
+		proc_title_set("portico: single process %s", o->mo_cmdline);
 	snprintf(pid_path, sizeof(pid_path), "%s", g->g_main->mc_pid);
 	if (proc_pid_write(pid_path) == -1) {
 		pid_path[0] = '\0';
@@ -651,12 +656,10 @@ master_run(struct gen *g, struct master_opts *o)
 	proc_daemon_ready();
 	log_also_stderr(0);
 	if (!g->g_main->mc_master) {
-		proc_title_set("portico: single process %s", o->mo_cmdline);
 		log_notice("%s started (single process)", PORTICO_VER);
 		worker_run_single(g);
 		master_exit(0);
 	}
-	proc_title_set("portico: master process %s", o->mo_cmdline);
 	log_notice("%s started", PORTICO_VER);
 	spawn_generation();
 	master_loop();
