@@ -335,8 +335,31 @@ is($h->{'content-range'}, 'bytes */10', '416: Content-Range bytes */size');
 is($s, 416, 'a malformed range: 416, as nginx');
 ($s, undef, $b) = get('/digits.txt', Range => 'items=0-1');
 is("$s $b", '200 0123456789', 'another unit: the whole file');
-($s, undef, $b) = get('/digits.txt', Range => 'bytes=0-1,5-6');
-is("$s $b", '200 0123456789', 'several ranges: the whole file (see DIFFERENCES)');
+sub multipart {
+	my ($bnd, $type, $size, @parts) = @_;
+	my $body = '';
+	for (@parts) {
+		my ($from, $to, $data) = @$_;
+		$body .= "\r\n--$bnd\r\nContent-Type: $type\r\n"
+		    . "Content-Range: bytes $from-$to/$size\r\n\r\n$data";
+	}
+	return $body . "\r\n--$bnd--\r\n";
+}
+for my $path ('/digits.txt', '/sf/digits.txt') {
+	($s, $h, $b) = get($path, Range => 'bytes=0-1,5-6,-1');
+	my ($bnd) = ($h->{'content-type'} // '') =~
+	    /^multipart\/byteranges; boundary=(\d{20})$/;
+	ok($s == 206 && $bnd, "$path: several ranges: 206 multipart/byteranges")
+	    or diag("$s $h->{'content-type'}");
+	$bnd //= 'none';
+	is($b, multipart($bnd, 'text/plain', 10, [0, 1, '01'], [5, 6, '56'],
+	    [9, 9, '9']), "$path: the parts");
+	is($h->{'content-length'}, length($b), "$path: multipart Content-Length");
+	ok(!exists $h->{'content-range'}, "$path: no Content-Range on the whole");
+}
+($s, undef, $b) = get('/digits.txt', Range => 'bytes=' . join(',', map { "$_-$_" } 0 .. 9)
+    . ',0-0,1-1,2-2,3-3,4-4,5-5,6-6');
+is("$s $b", '200 0123456789', 'more than 16 ranges: the whole file (see DIFFERENCES)');
 ($s, undef, $b) = get('/digits.txt', Range => 'bytes=0-1,50-60');
 is("$s $b", '206 01', 'several ranges of which one is satisfiable: that one');
 my @dst = stat("$dir/html/digits.txt");
@@ -395,12 +418,15 @@ $raw = http($p, "HEAD /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
     . "GET /index.html HTTP/1.1\r\nHost: x\r\nIf-None-Match: $etag\r\n\r\n"
     . "GET /digits.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=3-4\r\n\r\n"
     . "GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n"
+    . "GET /sf/digits.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=1-1,3-3\r\n\r\n"
     . "GET /sf/digits.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 my @r = PorticoTest::split_responses($raw, head => { 0 => 1 });
-is(join(' ', map { $_->{status} } @r), '200 304 206 200 200',
-    'pipelined: HEAD, 304, 206, 200, 200 with sendfile');
-is(join('|', map { $_->{body} } @r[2 .. 4]), "34|body {}\n|0123456789",
+is(join(' ', map { $_->{status} } @r), '200 304 206 200 206 200',
+    'pipelined: HEAD, 304, 206, 200, multipart 206 and 200 with sendfile');
+is(join('|', map { $_->{body} } @r[2, 3, 5]), "34|body {}\n|0123456789",
     'pipelined bodies in order');
+like($r[4]{body} // '', qr/\r\n\r\n1\r\n--\d+\r\n.*\r\n\r\n3\r\n--\d+--\r\n\z/s,
+    'pipelined multipart body');
 
 # large files, sendfile off and on, then a request on the same connection
 sub fetch_big {
@@ -430,6 +456,25 @@ sub fetch_big {
 		    or diag("status $rs, " . length($rb) . ' bytes');
 		is($rh->{'content-range'}, 'bytes 30000000-35000000/52428800',
 		    "$path: its Content-Range");
+	}
+}
+{
+	open(my $fh, '<', $big) or die;
+	binmode $fh;
+	my @want;
+	for my $rg ([100, 1_100_099], [20_000_000, 22_999_999], [52_428_700, 52_428_799]) {
+		seek($fh, $rg->[0], 0);
+		read($fh, my $d, $rg->[1] - $rg->[0] + 1);
+		push @want, [@$rg, $d];
+	}
+	for my $path ('/big.bin', '/sf/big.bin') {
+		my ($rs, $rh, $rb) = get($path, Range => 'bytes=100-1100099,'
+		    . '20000000-22999999,52428700-');
+		my ($bnd) = ($rh->{'content-type'} // '') =~ /boundary=(\d+)/;
+		ok($rs == 206 && defined $bnd && $rb eq multipart($bnd,
+		    'application/octet-stream', 52428800, @want),
+		    "$path: three ranges of 1, 3 MB and 100 bytes, byte-exact")
+		    or diag("status $rs, " . length($rb) . ' bytes');
 	}
 }
 for my $path ('/big.bin', '/sf/big.bin') {
@@ -585,6 +630,9 @@ SKIP: {
 		['/digits.txt', Range => 'bytes=10-'], ['/digits.txt', Range => 'bytes=x-'],
 		['/digits.txt', Range => 'items=0-1'],
 		['/digits.txt', Range => 'bytes=0-1,50-60'],
+		['/digits.txt', Range => 'bytes=0-1,5-6,-1'],
+		['/sf/digits.txt', Range => 'bytes=0-9,0-9'],
+		['/style.css', Range => 'bytes=0-0,2-3'],
 		['/digits.txt', Range => 'bytes=0-1', 'If-Range' => '"old"'],
 		['/digits.txt', Range => 'bytes=0-1', 'If-Range' => http_date($dst[9])],
 		['/exp/index.html'], ['/exp/nope'], ['/epoch/index.html'], ['/max/index.html'],
@@ -610,6 +658,7 @@ SKIP: {
 		my $norm = sub {
 			my ($st, $hh, $port) = @_;
 			my %x = map { $_ => $hh->{$_} // '-' } @keys;
+			$x{'content-type'} =~ s/\d{20}/BOUNDARY/;
 			$x{location} =~ s/:\Q$port\E\b/:PORT/;
 			# generated pages differ in the Server name only
 			$x{'content-length'} = 'page' if $st >= 300 && $st != 304;
@@ -617,6 +666,10 @@ SKIP: {
 		};
 		is($norm->($ps, $ph, $p), $norm->($ns, $nh, $ng->port),
 		    "as nginx: GET $path " . join(' ', %hdr));
+		if ($ps =~ /^2/) {
+			s/\d{20}/BOUNDARY/g for $pb, $nb;
+			is($pb, $nb, "as nginx: the body of GET $path " . join(' ', %hdr));
+		}
 	}
 	$ng->stop;
 }

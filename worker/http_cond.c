@@ -229,8 +229,8 @@ range_num(const char **pp, const char *end, int64_t *out)
 }
 
 int
-http_cond_parse_range(const char *v, size_t len, int64_t size,
-    int64_t *rstart, int64_t *rend)
+http_cond_parse_ranges(const char *v, size_t len, int64_t size,
+    struct http_range *out, int max, int *nout)
 {
 	const char *p = v + 6, *end = v + len;
 	int64_t start, last, total = 0;
@@ -277,10 +277,11 @@ found:
 			if (total > INT64_MAX - (last - start))
 				return 416;
 			total += last - start;
-			if (n++ == 0) {
-				*rstart = start;
-				*rend = last;
-			}
+			/* more than the caller takes: the whole body */
+			if (n == max)
+				return 200;
+			out[n].hr_start = start;
+			out[n++].hr_end = last;
 		} else if (start == 0)
 			return 200;	/* "0-" of an empty body, as nginx */
 		if (p == end)
@@ -289,8 +290,23 @@ found:
 	}
 	if (n == 0)
 		return 416;
-	/* several ranges: nginx sends multipart, portico the whole body */
-	if (n > 1 || total > size)
+	/* as nginx: ranges that overlap beyond the size get the whole body */
+	if (total > size)
 		return 200;
+	*nout = n;
 	return 206;
+}
+
+int
+http_cond_parse_range(const char *v, size_t len, int64_t size,
+    int64_t *start, int64_t *end)
+{
+	struct http_range r;
+	int n, rc;
+
+	if ((rc = http_cond_parse_ranges(v, len, size, &r, 1, &n)) == 206) {
+		*start = r.hr_start;
+		*end = r.hr_end;
+	}
+	return rc;
 }

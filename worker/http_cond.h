@@ -25,12 +25,21 @@ size_t	 http_cond_etag(time_t mtime, int64_t size, char *out, size_t len);
 int	 http_cond_etag_match(const char *list, size_t len, const char *etag,
 	    int weak);
 
+struct http_range {
+	int64_t		 hr_start;
+	int64_t		 hr_end;	/* one past the last byte */
+};
+
 /*
  * "bytes=..." against a body of size bytes, as nginx reads it.  Returns
- * 206 with [*start, *end) when one range is satisfiable, 416 when none
- * is, and 200 when the header is to be ignored (not "bytes=", several
+ * 206 with the *n (1..max) satisfiable ranges in out, 416 when none is,
+ * and 200 when the header is to be ignored (not "bytes=", more than max
  * ranges, or ranges that overlap beyond the size).
  */
+int	 http_cond_parse_ranges(const char *, size_t len, int64_t size,
+	    struct http_range *out, int max, int *n);
+
+/* the same for one range: [*start, *end); several are 200 */
 int	 http_cond_parse_range(const char *, size_t len, int64_t size,
 	    int64_t *start, int64_t *end);
 

@@ -1,9 +1,10 @@
 /*
  * http_static.c: files from root or alias as nginx serves them: index
  * files by internal redirect, directories redirected to "uri/",
- * try_files, validators and conditional requests, one byte range, and
- * the body streamed from the file with sendfile() or pread() through the
- * output buffer, so that memory stays bounded whatever the file size.
+ * try_files, validators and conditional requests, byte ranges (several
+ * as multipart/byteranges), and the body streamed from the file with
+ * sendfile() or pread() through the output buffer, so that memory stays
+ * bounded whatever the file size.
  */
 #include "core.h"
 
@@ -448,14 +449,13 @@ conditions(struct conn *c, const char *etag)
 	return 304;
 }
 
-/* 200 (whole), 206 with f_pos/f_end set, 416 */
+/* 200 (whole), 206 with f_ranges and f_pos/f_end set, 416 */
 static int
 range(struct conn *c, const char *etag)
 {
 	struct http_req *r = &c->c_req;
 	struct http_file *f = &r->r_file;
 	const struct http_header *rg, *ir;
-	int64_t start, end;
 	int rc;
 
 	if ((rg = find_header(r, "range")) == NULL ||
@@ -471,13 +471,69 @@ range(struct conn *c, const char *etag)
 		    f->f_mtime)
 			return 200;
 	}
-	rc = http_cond_parse_range(rg->h_value, rg->h_valuelen, f->f_size,
-	    &start, &end);
+	rc = http_cond_parse_ranges(rg->h_value, rg->h_valuelen, f->f_size,
+	    f->f_ranges, HTTP_STATIC_RANGES, &f->f_nranges);
 	if (rc == 206) {
-		f->f_pos = start;
-		f->f_end = end;
+		f->f_range = 0;
+		f->f_pos = f->f_ranges[0].hr_start;
+		f->f_end = f->f_ranges[0].hr_end;
 	}
 	return rc;
+}
+
+/* are there parts of a multipart body after the current one? */
+static int
+more_parts(const struct http_file *f)
+{
+	return f->f_range + 1 < f->f_nranges || f->f_tail;
+}
+
+/* the boundary and headers of part i, or the closing one (i == n) */
+static int
+part_header(struct http_file *f, int i, char *dst, size_t size)
+{
+	if (i == f->f_nranges)
+		return snprintf(dst, size, "\r\n--%s--\r\n", f->f_boundary);
+	return snprintf(dst, size, "\r\n--%s\r\nContent-Type: %s\r\n"
+	    "Content-Range: bytes %lld-%lld/%lld\r\n\r\n", f->f_boundary,
+	    f->f_ctype, (long long)f->f_ranges[i].hr_start,
+	    (long long)f->f_ranges[i].hr_end - 1, (long long)f->f_size);
+}
+
+/* the Content-Length of a multipart body */
+static int64_t
+multipart_length(struct http_file *f)
+{
+	int64_t len = part_header(f, f->f_nranges, NULL, 0);
+	int i;
+
+	for (i = 0; i < f->f_nranges; i++)
+		len += part_header(f, i, NULL, 0) + f->f_ranges[i].hr_end -
+		    f->f_ranges[i].hr_start;
+	return len;
+}
+
+/* into out: the header of the next part, or the closing boundary */
+static int
+next_part(struct http_file *f, struct buf *out)
+{
+	int n;
+
+	if (f->f_range + 1 < f->f_nranges) {
+		f->f_range++;
+		f->f_pos = f->f_ranges[f->f_range].hr_start;
+		f->f_end = f->f_ranges[f->f_range].hr_end;
+		n = part_header(f, f->f_range, out->b_last,
+		    out->b_end - out->b_last);
+	} else {
+		f->f_tail = 0;
+		n = part_header(f, f->f_nranges, out->b_last,
+		    out->b_end - out->b_last);
+	}
+	if (n < 0 || n >= out->b_end - out->b_last)
+		return -1;
+	out->b_last += n;
+	return 0;
 }
 
 /* nginx's extension: after the last dot of the last segment */
@@ -549,7 +605,18 @@ serve(struct conn *c, int fd, const struct stat *st)
 	if (http_head_open(c, status) == -1)
 		return head_failed(c);
 	http_cond_format_date(f->f_mtime, date, sizeof(date));
-	if (status != 304 && http_head_printf(c, "Content-Type: %s\r\n"
+	f->f_ctype = ctype;
+	if (status == 206 && f->f_nranges > 1) {
+		static uint64_t boundary;
+
+		snprintf(f->f_boundary, sizeof(f->f_boundary), "%020llu",
+		    (unsigned long long)++boundary);
+		f->f_tail = 1;
+		if (http_head_printf(c, "Content-Type: multipart/byteranges; "
+		    "boundary=%s\r\nContent-Length: %lld\r\n", f->f_boundary,
+		    (long long)multipart_length(f)) == -1)
+			return head_failed(c);
+	} else if (status != 304 && http_head_printf(c, "Content-Type: %s\r\n"
 	    "Content-Length: %lld\r\n", ctype,
 	    (long long)(f->f_end - f->f_pos)) == -1)
 		return head_failed(c);
@@ -557,7 +624,8 @@ serve(struct conn *c, int fd, const struct stat *st)
 	    (etag[0] != '\0' && http_head_printf(c, "ETag: %s\r\n", etag) ==
 	    -1))
 		return head_failed(c);
-	if (status == 206 && http_head_printf(c, "Content-Range: bytes "
+	if (status == 206 && !f->f_tail && http_head_printf(c,
+	    "Content-Range: bytes "
 	    "%lld-%lld/%lld\r\n", (long long)f->f_pos,
 	    (long long)f->f_end - 1, (long long)f->f_size) == -1)
 		return head_failed(c);
@@ -569,6 +637,12 @@ serve(struct conn *c, int fd, const struct stat *st)
 	if (r->r_head_only || status == 304 || f->f_pos == f->f_end) {
 		file_close(f);
 		return CS_SEND;
+	}
+	/* the first part's header follows the head */
+	if (f->f_tail) {
+		f->f_range = -1;
+		if (next_part(f, c->c_out) == -1)
+			return head_failed(c);
 	}
 	if (!l->lc_tcp_nodelay) {
 		sock_opt(c, TCP_NODELAY, 0);
@@ -590,7 +664,7 @@ serve(struct conn *c, int fd, const struct stat *st)
 	if (n > 0) {
 		b->b_last += n;
 		f->f_pos += n;
-		if (f->f_pos == f->f_end)
+		if (f->f_pos == f->f_end && !more_parts(f))
 			file_done(c);
 	}
 	return CS_SEND;
@@ -718,7 +792,7 @@ http_static_pending(struct conn *c)
 {
 	const struct http_file *f = &c->c_req.r_file;
 
-	return f->f_active && f->f_pos < f->f_end;
+	return f->f_active && (f->f_pos < f->f_end || more_parts(f));
 }
 
 static int
@@ -741,6 +815,17 @@ http_static_send(struct conn *c, struct buf *out)
 	off_t off = f->f_pos;
 	ssize_t n;
 
+	if (f->f_pos == f->f_end) {
+		/* between two parts of a multipart body */
+		out->b_pos = out->b_last = out->b_start;
+		if (next_part(f, out) == -1) {
+			file_done(c);
+			return IO_ERROR;
+		}
+		if (!more_parts(f) && f->f_pos == f->f_end)
+			file_done(c);
+		return IO_OK;
+	}
 	if (f->f_sendfile) {
 		n = sendfile(c->c_fd, f->f_fd, &off, MIN(f->f_end - f->f_pos,
 		    SENDFILE_CHUNK));
@@ -758,7 +843,7 @@ http_static_send(struct conn *c, struct buf *out)
 		}
 	}
 	if (n > 0) {
-		if (f->f_pos == f->f_end)
+		if (f->f_pos == f->f_end && !more_parts(f))
 			file_done(c);
 		return IO_OK;
 	}

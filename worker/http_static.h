@@ -9,6 +9,11 @@
 
 #include <time.h>
 
+#include "http_cond.h"
+
+/* byte ranges answered as multipart/byteranges; more get the whole file */
+#define HTTP_STATIC_RANGES	16
+
 struct conn;
 struct buf;
 
@@ -26,6 +31,13 @@ struct http_file {
 	int64_t		 f_end;		/* one past the last byte to send */
 	int64_t		 f_size;
 	time_t		 f_mtime;
+	/* several ranges: multipart/byteranges */
+	struct http_range f_ranges[HTTP_STATIC_RANGES];
+	int		 f_nranges;
+	int		 f_range;	/* the one being sent */
+	int		 f_tail;	/* the closing boundary is still owed */
+	const char	*f_ctype;
+	char		 f_boundary[24];
 	struct buf	*f_buf;		/* holds the strings below */
 	char		*f_root;	/* $document_root */
 	size_t		 f_rootlen;

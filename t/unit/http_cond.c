@@ -103,5 +103,28 @@ main(void)
 	is_int(range("bytes=0-1073741823", 53687091200LL, &s, &e), 206,
 	    "a range of a 50 GB file");
 	ok(s == 0 && e == 1073741824, "  is 1 GB");
+	{
+		struct http_range rg[4];
+		int n = 0;
+
+		is_int(http_cond_parse_ranges("bytes=0-1, 5-6,-1", 17, 10, rg, 4,
+		    &n), 206, "several ranges");
+		ok(n == 3 && rg[0].hr_start == 0 && rg[0].hr_end == 2 &&
+		    rg[1].hr_start == 5 && rg[1].hr_end == 7 &&
+		    rg[2].hr_start == 9 && rg[2].hr_end == 10,
+		    "  in order, as sent");
+		is_int(http_cond_parse_ranges("bytes=0-0,1-1,2-2,3-3,4-4", 25, 10,
+		    rg, 4, &n), 200, "more ranges than the caller takes: 200");
+		is_int(http_cond_parse_ranges("bytes=0-0,1-1,2-2,3-3", 21, 10, rg,
+		    4, &n), 206, "as many as it takes");
+		is_int(n, 4, "  all four");
+		is_int(http_cond_parse_ranges("bytes=50-,0-0,60-", 17, 10, rg, 4,
+		    &n), 206, "unsatisfiable ones are left out");
+		ok(n == 1 && rg[0].hr_start == 0 && rg[0].hr_end == 1, "  one left");
+		is_int(http_cond_parse_ranges("bytes=0-5,3-9", 13, 10, rg, 4, &n),
+		    200, "overlapping beyond the size: 200");
+		is_int(http_cond_parse_ranges("bytes=0-1,x", 11, 10, rg, 4, &n),
+		    416, "garbage after a good one: 416");
+	}
 	return tap_done();
 }
