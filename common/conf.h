@@ -188,6 +188,37 @@ enum linger_mode {
 	LINGER_ALWAYS,
 };
 
+/* add_header name value [always] */
+struct conf_header {
+	const char		*hd_name;
+	struct var_tpl		*hd_value;
+	int			 hd_always;
+	struct conf_header	*hd_next;
+};
+
+/* try_files: each file to test, then the fallback (the last argument) */
+struct conf_try {
+	struct var_tpl	**tf_files;
+	int		*tf_dirs;	/* "name/": tests a directory "name" */
+	int		 tf_nfiles;
+	struct var_tpl	*tf_uri;	/* a URI or "@name"; NULL with a code */
+	int		 tf_code;	/* "=404": 404; 0 otherwise */
+};
+
+enum {
+	EXPIRES_OFF = 0,
+	EXPIRES_EPOCH,
+	EXPIRES_MAX,
+	EXPIRES_TIME,		/* now + lc_expires_time */
+	EXPIRES_MODIFIED,	/* the file's mtime + lc_expires_time */
+};
+
+enum {
+	IMS_OFF = 0,
+	IMS_EXACT,
+	IMS_BEFORE,
+};
+
 struct conf_loc {
 	char		*lc_name;
 	int		 lc_match;
@@ -219,6 +250,28 @@ struct conf_loc {
 	struct conf_types *lc_types;
 	struct conf_access *lc_access;		/* NULL with lc_access_set: off */
 	int		 lc_access_set;
+
+	/* static files (worker/http_static.c) */
+	struct var_tpl	*lc_root;		/* root, or alias */
+	size_t		 lc_alias;		/* 0: root; else the URI prefix
+						   alias replaces, SIZE_MAX: all */
+	struct var_tpl	**lc_index;
+	int		 lc_nindex;
+	int		 lc_autoindex;
+	int		 lc_sendfile;
+	int		 lc_tcp_nopush;
+	int		 lc_tcp_nodelay;
+	int		 lc_etag;
+	int		 lc_if_modified_since;	/* IMS_ */
+	int		 lc_absolute_redirect;
+	int		 lc_port_in_redirect;
+	int		 lc_server_name_in_redirect;
+	int		 lc_expires;		/* EXPIRES_ */
+	msec_t		 lc_expires_time;
+	struct conf_header *lc_headers;		/* a level with any replaces
+						   the inherited ones */
+	int		 lc_headers_set;
+	struct conf_try	*lc_try;		/* not inherited, as nginx */
 
 	struct conf_proxy lc_px;		/* proxy_* */
 };

@@ -55,6 +55,10 @@ conf_loc_new(struct arena *a)
 	conf_proxy_init(&l->lc_px);
 	l->lc_lingering_close = l->lc_reset_timedout = UNSET;
 	l->lc_lingering_time = l->lc_lingering_timeout = UNSET;
+	l->lc_autoindex = l->lc_sendfile = l->lc_tcp_nopush = UNSET;
+	l->lc_tcp_nodelay = l->lc_etag = l->lc_if_modified_since = UNSET;
+	l->lc_absolute_redirect = l->lc_port_in_redirect = UNSET;
+	l->lc_server_name_in_redirect = l->lc_expires = UNSET;
 	return l;
 }
 
@@ -928,6 +932,26 @@ const struct conf_cmd conf_cmds[] = {
 	{ "types", SRV_LOC, 1, 0, 0, set_types, CONF_LOC, 0 },
 	{ "default_type", SRV_LOC, 0, 1, 1, set_str,
 	    OFF_LOC(lc_default_type) },
+	/* static files */
+	{ "root", SRV_LOC, 0, 1, 1, conf_set_root, CONF_LOC, 0 },
+	{ "alias", CTX_LOCATION, 0, 1, 1, conf_set_root, CONF_LOC, 0 },
+	{ "index", SRV_LOC, 0, 1, ARGS_ANY, conf_set_index, CONF_LOC, 0 },
+	{ "autoindex", SRV_LOC, 0, 1, 1, conf_set_autoindex, CONF_LOC, 0 },
+	{ "try_files", CTX_SERVER | CTX_LOCATION, 0, 2, ARGS_ANY,
+	    conf_set_try_files, CONF_LOC, 0 },
+	{ "sendfile", SRV_LOC, 0, 1, 1, set_flag, OFF_LOC(lc_sendfile) },
+	{ "tcp_nopush", SRV_LOC, 0, 1, 1, set_flag, OFF_LOC(lc_tcp_nopush) },
+	{ "tcp_nodelay", SRV_LOC, 0, 1, 1, set_flag, OFF_LOC(lc_tcp_nodelay) },
+	{ "etag", SRV_LOC, 0, 1, 1, set_flag, OFF_LOC(lc_etag) },
+	{ "if_modified_since", SRV_LOC, 0, 1, 1, conf_set_ims, CONF_LOC, 0 },
+	{ "expires", SRV_LOC, 0, 1, 2, conf_set_expires, CONF_LOC, 0 },
+	{ "add_header", SRV_LOC, 0, 2, 3, conf_set_add_header, CONF_LOC, 0 },
+	{ "absolute_redirect", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_absolute_redirect) },
+	{ "port_in_redirect", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_port_in_redirect) },
+	{ "server_name_in_redirect", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_server_name_in_redirect) },
 	{ "keepalive_timeout", SRV_LOC, 0, 1, 2, set_keepalive_timeout,
 	    CONF_LOC, 0 },
 	{ "keepalive_requests", SRV_LOC, 0, 1, 1, set_num,
@@ -1066,6 +1090,7 @@ merge_loc(struct conf_parser *cp, struct conf_loc *l, const struct conf_loc *p)
 	if (l->lc_keepalive_header == UNSET)
 		l->lc_keepalive_header = 0;
 	conf_proxy_merge(cp, l, p);
+	conf_static_merge(l, p);
 	for (ch = l->lc_children; ch != NULL; ch = ch->lc_next)
 		merge_loc(cp, ch, l);
 }
@@ -1204,6 +1229,7 @@ conf_finish(struct conf_parser *cp)
 	conf_log_defaults(cp);
 	if (conf_upstream_finish(cp) == -1)
 		return -1;
+	conf_static_defaults(cp, h->hc_loc);
 	merge_loc(cp, h->hc_loc, NULL);
 	if (h->hc_srv->sc_header_buffer == UNSET)
 		h->hc_srv->sc_header_buffer = 1024;

@@ -129,4 +129,22 @@ int	 conf_set_ups_health_check(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 int	 conf_upstream_finish(struct conf_parser *);
 
+/* conf_static.c */
+int	 conf_set_root(struct conf_parser *, const struct conf_cmd *, int,
+	    char **, void *);
+int	 conf_set_index(struct conf_parser *, const struct conf_cmd *, int,
+	    char **, void *);
+int	 conf_set_autoindex(struct conf_parser *, const struct conf_cmd *, int,
+	    char **, void *);
+int	 conf_set_ims(struct conf_parser *, const struct conf_cmd *, int,
+	    char **, void *);
+int	 conf_set_expires(struct conf_parser *, const struct conf_cmd *, int,
+	    char **, void *);
+int	 conf_set_add_header(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_try_files(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+void	 conf_static_defaults(struct conf_parser *, struct conf_loc *http);
+void	 conf_static_merge(struct conf_loc *, const struct conf_loc *parent);
+
 #endif

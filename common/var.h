@@ -50,6 +50,9 @@ enum var_id {
 	VAR_UPSTREAM_RESPONSE_TIME,
 	VAR_UPSTREAM_BYTES_SENT,
 	VAR_UPSTREAM_BYTES_RECEIVED,
+	VAR_DOCUMENT_ROOT,
+	VAR_REALPATH_ROOT,
+	VAR_REQUEST_FILENAME,
 	VAR_HTTP_,		/* $http_<name>: vp_str holds <name> */
 	VAR_COOKIE_,		/* $cookie_<name> */
 	VAR_ARG_,		/* $arg_<name> */

@@ -536,20 +536,42 @@ step_process(struct conn *c)
 	return http_process(c);
 }
 
+/*
+ * The head and any generated body are in c_out; a file body follows,
+ * from http_static_send(), which refills c_out or calls sendfile()
+ * once c_out is empty.  send_timeout runs between two writes.
+ */
 static int
 step_send(struct conn *c)
 {
 	struct buf *b = c->c_out;
+	int progress = 0, rc;
 	ssize_t n;
 
 	c->c_action = "sending the response to client";
-	while (b->b_pos < b->b_last) {
+	for (;;) {
+		if (b->b_pos == b->b_last) {
+			if (!http_static_pending(c))
+				break;
+			if (!c->c_writable)
+				goto wait;
+			rc = http_static_send(c, b);
+			if (rc == IO_AGAIN) {
+				c->c_writable = 0;
+				goto wait;
+			}
+			if (rc == IO_ERROR)
+				return CS_CLOSE;
+			progress = 1;
+			continue;
+		}
 		if (!c->c_writable)
 			goto wait;
 		n = write(c->c_fd, b->b_pos, b->b_last - b->b_pos);
 		if (n > 0) {
 			b->b_pos += n;
 			c->c_req.r_sent += n;
+			progress = 1;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -570,7 +592,7 @@ step_send(struct conn *c)
 		return CS_DISCARD_BODY;
 	return CS_DONE;
 wait:
-	if (!timer_is_armed(&c->c_timer))
+	if (progress || !timer_is_armed(&c->c_timer))
 		timer_set(&c->c_timer, c->c_req.r_loc != NULL ?
 		    c->c_req.r_loc->lc_send_timeout : 60000);
 	return CS_WAIT;
@@ -730,6 +752,7 @@ step_close(struct conn *c)
 	if (c->c_reqp != NULL) {
 		http_log_request(c);
 		http_proxy_release(c);
+		http_static_reset(c);
 		conn_req_put(c);
 	}
 	timer_cancel(&c->c_timer);

@@ -67,6 +67,7 @@ http_req_reset(struct conn *c)
 {
 	struct http_req *r = &c->c_req;
 
+	http_static_reset(c);
 	memset(r, 0, sizeof(*r));
 	c->c_scan = 0;
 	buf_put(c->c_scratch);
@@ -159,6 +160,72 @@ http_keepalive_ok(struct conn *c)
 	return 1;
 }
 
+/* status line, Server, Date; after "100 Continue" when it is owed */
+int
+http_head_open(struct conn *c, int status)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_loc *l = r->r_loc;
+	const char *text = status_text(status);
+	int tokens = l != NULL ? l->lc_server_tokens : 1;
+	struct buf *b;
+
+	r->r_status = status;
+	r->r_keepalive = http_keepalive_ok(c);
+	if (c->c_out == NULL && (c->c_out = buf_get(CONN_OUTBUF)) == NULL)
+		return -1;
+	b = c->c_out;
+	b->b_pos = b->b_last = b->b_start;
+	/* the client waits for this before it sends the body */
+	if (r->r_continue && out_add(b, "HTTP/1.1 100 Continue\r\n\r\n", 25) ==
+	    -1)
+		return -1;
+	return out_printf(b, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n",
+	    status, text ? text : "", tokens ? PORTICO_VER : PORTICO_NAME,
+	    clock_http_date());
+}
+
+int
+http_head_printf(struct conn *c, const char *fmt, ...)
+{
+	struct buf *b = c->c_out;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b->b_last, b->b_end - b->b_last, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= b->b_end - b->b_last)
+		return -1;
+	b->b_last += n;
+	return 0;
+}
+
+/* the headers every response gets, and the end of the head */
+int
+http_head_close(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_loc *l = r->r_loc;
+	struct buf *b = c->c_out;
+
+	if (http_static_headers(c, b, r->r_status) == -1)
+		return -1;
+	if (r->r_keepalive) {
+		if (out_add(b, "Connection: keep-alive\r\n", 24) == -1)
+			return -1;
+		if (l != NULL && l->lc_keepalive_header > 0 &&
+		    out_printf(b, "Keep-Alive: timeout=%lld\r\n",
+		    (long long)(l->lc_keepalive_header / 1000)) == -1)
+			return -1;
+	} else if (out_add(b, "Connection: close\r\n", 19) == -1)
+		return -1;
+	if (out_add(b, "\r\n", 2) == -1)
+		return -1;
+	r->r_headout = b->b_last - b->b_start;
+	return 0;
+}
+
 /*
  * Build the whole response in c_out: status line, headers, body.
  * body may be NULL (then the standard page for status is used when
@@ -176,16 +243,9 @@ respond(struct conn *c, int status, const char *ctype,
 	size_t blen = 0;
 	char page[1024];
 
-	r->r_status = status;
-	r->r_keepalive = http_keepalive_ok(c);
-	if (c->c_out == NULL && (c->c_out = buf_get(CONN_OUTBUF)) == NULL)
+	if (http_head_open(c, status) == -1)
 		return -1;
 	b = c->c_out;
-	b->b_pos = b->b_last = b->b_start;
-	/* the client waits for this before it sends the body */
-	if (r->r_continue && out_add(b, "HTTP/1.1 100 Continue\r\n\r\n", 25) ==
-	    -1)
-		return -1;
 	/* the body first goes to the tail half, then moves behind the head */
 	body = NULL;
 	if (body_tpl != NULL) {
@@ -208,10 +268,6 @@ respond(struct conn *c, int status, const char *ctype,
 		blen = n;
 		ctype = "text/html";
 	}
-	if (out_printf(b, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n",
-	    status, text ? text : "", tokens ? PORTICO_VER : PORTICO_NAME,
-	    clock_http_date()) == -1)
-		return -1;
 	if (ctype != NULL && (blen > 0 || body_tpl != NULL) &&
 	    out_printf(b, "Content-Type: %s\r\n", ctype) == -1)
 		return -1;
@@ -219,22 +275,30 @@ respond(struct conn *c, int status, const char *ctype,
 	    out_printf(b, "Content-Length: %zu\r\n", blen) == -1)
 		return -1;
 	if (location != NULL) {
-		if (out_add(b, "Location: ", 10) == -1 ||
-		    http_var_render(c, location, b, VAR_ESC_NONE, 0) == -1 || out_add(b, "\r\n", 2) == -1)
+		char *url, origin[512];
+		size_t ol, ul;
+
+		if (out_add(b, "Location: ", 10) == -1)
+			return -1;
+		url = b->b_last;
+		if (http_var_render(c, location, b, VAR_ESC_NONE, 0) == -1)
+			return -1;
+		/* as nginx: a path becomes an absolute URL (absolute_redirect) */
+		ul = b->b_last - url;
+		if (ul > 0 && url[0] == '/' && l != NULL &&
+		    l->lc_absolute_redirect) {
+			ol = http_static_origin(c, origin, sizeof(origin));
+			if (ol == SIZE_MAX || (size_t)(b->b_end - b->b_last) < ol)
+				return -1;
+			memmove(url + ol, url, ul);
+			memcpy(url, origin, ol);
+			b->b_last += ol;
+		}
+		if (out_add(b, "\r\n", 2) == -1)
 			return -1;
 	}
-	if (r->r_keepalive) {
-		if (out_add(b, "Connection: keep-alive\r\n", 24) == -1)
-			return -1;
-		if (l != NULL && l->lc_keepalive_header > 0 &&
-		    out_printf(b, "Keep-Alive: timeout=%lld\r\n",
-		    (long long)(l->lc_keepalive_header / 1000)) == -1)
-			return -1;
-	} else if (out_add(b, "Connection: close\r\n", 19) == -1)
+	if (http_head_close(c) == -1)
 		return -1;
-	if (out_add(b, "\r\n", 2) == -1)
-		return -1;
-	r->r_headout = b->b_last - b->b_start;
 	if (r->r_head_only || status == 204 || status == 304)
 		return 0;
 	if (body != NULL) {
@@ -612,14 +676,18 @@ static int
 http_run_location(struct conn *c)
 {
 	const struct conf_loc *l = c->c_req.r_loc;
+	int rc;
 
 	/* rewrite phase */
 	if (l->lc_return_code != UNSET)
 		return http_return(c, l);
+	/* try_files phase: a file found becomes $uri, in this location */
+	if (l->lc_try != NULL && (rc = http_static_try_files(c)) != -1)
+		return rc;
 	/* content phase */
 	if (l->lc_px.px_pass)
 		return http_proxy_start(c);
-	return http_special(c, 404);
+	return http_static_handler(c);
 }
 
 /*

@@ -8,6 +8,7 @@
 
 #include "conf.h"
 #include "http_parse.h"
+#include "http_static.h"
 
 struct conn;
 
@@ -47,6 +48,7 @@ struct http_req {
 	struct conf_srv		*r_srv;
 	struct conf_loc		*r_loc;
 	msec_t			 r_start;
+	struct http_file	 r_file;	/* static files */
 };
 
 int	 http_process(struct conn *);
@@ -58,5 +60,16 @@ int	 http_keepalive_ok(struct conn *);
 int	 http_head_detach(struct conn *);
 int	 http_internal_redirect(struct conn *, const char *uri, size_t len);
 int	 http_named_redirect(struct conn *, struct conf_loc *named);
+
+/*
+ * A response head in c_out, for handlers that write their own headers:
+ * http_head_open() writes the status line, Server and Date, the handler
+ * adds its headers, http_head_close() adds the common ones (add_header,
+ * expires, Connection) and the empty line.  -1 when c_out is full.
+ */
+int	 http_head_open(struct conn *, int status);
+int	 http_head_printf(struct conn *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 http_head_close(struct conn *);
 
 #endif

@@ -286,6 +286,10 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		break;
 	case VAR_UPSTREAM_HTTP_:
 		return http_proxy_header(c, vp->vp_str, vp->vp_len, v, len);
+	case VAR_DOCUMENT_ROOT:
+	case VAR_REALPATH_ROOT:
+	case VAR_REQUEST_FILENAME:
+		return http_static_var(c, vp->vp_var, v, len);
 	case VAR_HTTP_:
 		return header_value(&r->r_head, vp->vp_str, vp->vp_len, v, len);
 	case VAR_COOKIE_: {
