@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "http_proxy.h"
+#include "http_static.h"
 #include "http_var.h"
 #include "log.h"
 #include "upool.h"
@@ -1320,33 +1321,19 @@ px_framing(struct conn *c, struct proxy *px, const char **why)
 
 /*
  * A Location that starts with '/' is made absolute, as nginx does
- * (absolute_redirect on): with the Host of the request and the port
- * that accepted it, unless 80.
+ * (absolute_redirect, port_in_redirect, server_name_in_redirect).
  */
 static int
 px_put_absolute(struct conn *c, struct buf *b, const char *v, size_t len)
 {
-	struct http_req *r = &c->c_req;
-	const struct sockaddr_storage *ss = &c->c_listen->gl_addr;
-	char port[16];
-	int p, n;
+	char origin[512];
+	size_t ol;
 
-	if (len == 0 || v[0] != '/')
-		return px_put(b, v, len);
-	p = ss->ss_family == AF_INET6 ?
-	    ntohs(((const struct sockaddr_in6 *)ss)->sin6_port) :
-	    ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	n = p == 80 ? 0 : snprintf(port, sizeof(port), ":%d", p);
-	if (px_put(b, "http://", 7) == -1)
-		return -1;
-	if (r->r_hostlen > 0) {
-		if (px_put(b, r->r_host, r->r_hostlen) == -1)
+	if (len > 0 && v[0] == '/' && c->c_req.r_loc->lc_absolute_redirect) {
+		ol = http_static_origin(c, origin, sizeof(origin));
+		if (ol == SIZE_MAX || px_put(b, origin, ol) == -1)
 			return -1;
-	} else if (r->r_srv->sc_nnames > 0 && px_put(b, r->r_srv->sc_names[0],
-	    strlen(r->r_srv->sc_names[0])) == -1)
-		return -1;
-	if (px_put(b, port, n) == -1)
-		return -1;
+	}
 	return px_put(b, v, len);
 }
 
