@@ -60,6 +60,7 @@ void		*shm_ptr(const struct shm_zone *, uint64_t off);
  * across reloads and upgrades as long as both stay the same.
  */
 #define SHM_HEALTH_LAYOUT	1
+#define SHM_HEALTH_FILE		"portico.health"	/* beside the pid file */
 #define SHM_HEALTH_KEY_MAX	192
 
 struct shm_health_slot {

@@ -1,6 +1,7 @@
 /*
  * main.c: the command line, as nginx's:
- *   portico [-hvVtTqL] [-s signal] [-p prefix] [-c file] [-g directives]
+ *   portico [-hvVtTqL] [-s signal] [-a command] [-p prefix] [-c file]
+ *       [-g directives]
  */
 #include "core.h"
 
@@ -13,6 +14,7 @@
 #include <pcre2.h>
 #include <zlib.h>
 
+#include "admin.h"
 #include "conf.h"
 #include "log.h"
 #include "master.h"
@@ -22,8 +24,8 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-"Usage: portico [-?hvVtTqL] [-s signal] [-p prefix] [-c filename]\n"
-"               [-g directives]\n"
+"Usage: portico [-?hvVtTqL] [-s signal] [-a command] [-p prefix]\n"
+"               [-c filename] [-g directives]\n"
 "\n"
 "Options:\n"
 "  -?,-h         : this help\n"
@@ -34,6 +36,7 @@ usage(FILE *fp)
 "  -q            : suppress non-error messages during configuration testing\n"
 "  -L            : list the directives and their contexts, then exit\n"
 "  -s signal     : send signal to a master process: stop, quit, reopen, reload\n"
+"  -a command    : ask a running portico: health (the upstream peers' state)\n"
 "  -p prefix     : set prefix path (default: %s)\n"
 "  -c filename   : set configuration file (default: conf/portico.conf)\n"
 "  -g directives : set global directives out of configuration file\n",
@@ -148,7 +151,7 @@ int
 main(int argc, char **argv)
 {
 	struct gen *g;
-	const char *sig = NULL, *conf = "conf/portico.conf";
+	const char *sig = NULL, *admin = NULL, *conf = "conf/portico.conf";
 	int test = 0, dump = 0, quiet = 0, i, rc;
 	char *p;
 
@@ -184,6 +187,7 @@ main(int argc, char **argv)
 				conf_print_directives(stdout);
 				return 0;
 			case 's': val = &sig; break;
+			case 'a': val = &admin; break;
 			case 'p': val = &o.mo_prefix; break;
 			case 'c': val = &conf; break;
 			case 'g': val = &o.mo_params; break;
@@ -201,7 +205,8 @@ main(int argc, char **argv)
 			} else {
 				fprintf(stderr, "portico: option \"-%c\" "
 				    "requires %s\n", p[-1], p[-1] == 's' ?
-				    "signal name" : p[-1] == 'g' ?
+				    "signal name" : p[-1] == 'a' ? "command" :
+				    p[-1] == 'g' ?
 				    "parameter" : "file name");
 				return 1;
 			}
@@ -249,6 +254,11 @@ main(int argc, char **argv)
 	}
 	if (g == NULL)
 		return 1;
+	if (admin != NULL) {
+		rc = admin_run(g, admin);
+		conf_free(g);
+		return rc;
+	}
 	if (sig != NULL) {
 		rc = send_signal(g, sig);
 		conf_free(g);

@@ -423,7 +423,7 @@ health_attach(struct gen *g)
 			slash[1] = '\0';
 		else
 			path[0] = '\0';
-		str_lcpy(path + strlen(path), "portico.health",
+		str_lcpy(path + strlen(path), SHM_HEALTH_FILE,
 		    sizeof(path) - strlen(path));
 		if ((health = shm_health_open(path, slots)) == NULL) {
 			log_warn("the upstream state is not shared: cannot map "
