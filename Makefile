@@ -115,10 +115,21 @@ bench-idle: $(OBJDIR)/portico
 	PORTICO_BIN=$(CURDIR)/$(OBJDIR)/portico IDLE_CONNS=$(IDLE_CONNS) \
 		perl t/bench/idle-memory
 
+# make run: the two demo upstreams of conf/demo/ as daemons, then portico
+# in the foreground in front of them; Ctrl-C stops all three
 RUNDIR = $(CURDIR)/objs/run/
+DEMO = $(OBJDIR)/portico -p $(RUNDIR)up$$n/ -c $(CURDIR)/conf/demo/upstream$$n.conf
 run: $(OBJDIR)/portico
-	@mkdir -p $(RUNDIR)logs
-	@echo "portico: listening on http://127.0.0.1:8080/ (Ctrl-C stops it)"
+	@mkdir -p $(RUNDIR)logs $(RUNDIR)up1/logs $(RUNDIR)up2/logs
+	@for n in 1 2; do $(DEMO) -s quit 2>/dev/null; $(DEMO) || exit 1; done
+	@echo "portico: listening on http://127.0.0.1:8080/ in front of the demo"
+	@echo "upstreams on 8081 and 8082 (Ctrl-C stops all three).  Try:"
+	@echo "  curl http://127.0.0.1:8080/   (again: the other one answers)"
+	@echo "  $(OBJDIR)/portico -p $(RUNDIR) -c $(CURDIR)/conf/portico.conf -a health"
+	@echo "  $(OBJDIR)/portico -p $(RUNDIR)up1/ -c $(CURDIR)/conf/demo/upstream1.conf -s quit"
+	@echo "      (stops upstream one: portico routes around it)"
+	@trap 'for n in 1 2; do $(DEMO) -s quit 2>/dev/null; done' EXIT; \
+	trap 'exit 0' INT TERM; \
 	$(OBJDIR)/portico -p $(RUNDIR) -c $(CURDIR)/conf/portico.conf \
 		-g 'daemon off; error_log stderr notice;'
 
