@@ -108,6 +108,7 @@ bench: $(OBJDIR)/portico
 	    if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq nginx-light wrk; else \
 	    echo "make bench needs: apt-get install nginx-light wrk"; exit 1; fi
+	ulimit -n 8192 2>/dev/null; \
 	PORTICO_BIN=$(CURDIR)/$(OBJDIR)/portico perl t/bench/run $(BENCHFLAGS)
 # memory per idle keep-alive connection, portico against nginx; not a test
 IDLE_CONNS ?= 5000
