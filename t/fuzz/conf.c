@@ -25,8 +25,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(fd);
 		log_open("/dev/null", LOG_DEBUG);
 	}
-	/* host names in listen would be looked up: keep the fuzzer local */
-	if (size > 16384 || memmem(data, size, "listen", 6) != NULL)
+	/*
+	 * Keep the fuzzer local and quick: host names in listen, upstream
+	 * servers and proxy_pass would be looked up, and an include of a
+	 * pattern such as "/" followed by "*" would read the whole file
+	 * system
+	 */
+	if (size > 16384 || memmem(data, size, "listen", 6) != NULL ||
+	    memmem(data, size, "upstream", 8) != NULL ||
+	    memmem(data, size, "proxy_pass", 10) != NULL ||
+	    memmem(data, size, "include", 7) != NULL)
 		return 0;
 	if ((params = malloc(size + 1)) == NULL)
 		return 0;
