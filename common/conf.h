@@ -141,6 +141,7 @@ struct conf_proxy {
 	int			 px_pass;
 	struct conf_upstream	*px_ups;	/* named, or made for the host */
 	char			*px_hostname;	/* as written, without port */
+	char			*px_unix;	/* "http://unix:/path:": path */
 	int			 px_port_given;
 	const char		*px_file;	/* of the proxy_pass line */
 	int			 px_line;

@@ -173,10 +173,30 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 		return -1;
 	}
 	h = url + 7;
+	/* "http://unix:/path/to/socket:/uri", the uri part optional */
 	if (str_has_prefix(h, "unix:")) {
-		conf_error(cp, "unix domain sockets in \"proxy_pass\" are not "
-		    "supported yet");
-		return -1;
+		const char *path = h + 5, *colon = strchr(path, ':');
+		size_t pl = colon != NULL ? (size_t)(colon - path) :
+		    strlen(path);
+
+		if (pl == 0 || path[0] != '/') {
+			conf_error(cp, "no path in the unix domain socket");
+			return -1;
+		}
+		if (pl >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			conf_error(cp, "too long path in the unix domain "
+			    "socket");
+			return -1;
+		}
+		px->px_unix = arena_strndup(cp->cp_arena, path, pl);
+		px->px_hostname = arena_strndup(cp->cp_arena, h, 5 + pl);
+		px->px_host = arena_strdup(cp->cp_arena, "localhost");
+		px->px_hostlen = 9;
+		px->px_port_given = 1;
+		px->px_file = cp->cp_in->in_path;
+		px->px_line = cp->cp_line;
+		uri = colon != NULL ? colon + 1 : "";
+		goto set_uri;
 	}
 	uri = h + strcspn(h, "/");
 	if (*h == '[') {
@@ -225,6 +245,7 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 	px->px_port = (int)pn;
 	px->px_file = cp->cp_in->in_path;
 	px->px_line = cp->cp_line;
+set_uri:
 	if (*uri != '\0') {
 		if (l->lc_match == LOC_REGEX || l->lc_match == LOC_NAMED) {
 			conf_error(cp, "\"proxy_pass\" cannot have URI part in "
@@ -255,6 +276,41 @@ pass_error(struct conf_parser *cp, const struct conf_proxy *px,
 	cp->cp_line = line;
 }
 
+/* the one peer of "http://unix:/path:" */
+static struct conf_upstream *
+unix_upstream(struct conf_parser *cp, struct conf_proxy *px, const char *name,
+    struct conf_upstream **up)
+{
+	struct conf_upstream *u = arena_alloc(cp->cp_arena, sizeof(*u));
+	struct conf_peer *p;
+	struct sockaddr_un *sun;
+
+	u->u_name = arena_strdup(cp->cp_arena, name);
+	u->u_implicit = 1;
+	u->u_file = px->px_file;
+	u->u_line = px->px_line;
+	u->u_flags = UPS_F_ALL;
+	u->u_peers = p = arena_alloc(cp->cp_arena, sizeof(*p));
+	sun = (struct sockaddr_un *)&p->p_addr;
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, px->px_unix, strlen(px->px_unix) + 1);
+	p->p_addrlen = sizeof(*sun);
+	snprintf(p->p_name, sizeof(p->p_name), "unix:%s", px->px_unix);
+	p->p_server = u->u_name;
+	p->p_weight = 1;
+	p->p_max_fails = 1;
+	p->p_fail_timeout = 10000;
+	p->p_slot = -1;
+	p->p_file = px->px_file;
+	p->p_line = px->px_line;
+	u->u_npeers = u->u_nprimary = u->u_nservers = 1;
+	u->u_total_weight = 1;
+	u->u_keepalive_timeout = 60000;
+	u->u_keepalive_requests = 1000;
+	*up = u;
+	return u;
+}
+
 /*
  * The upstream of a proxy_pass that names none: every address of the
  * host is a peer, weight 1, nginx's max_fails=1 fail_timeout=10s.  Two
@@ -270,10 +326,16 @@ implicit_upstream(struct conf_parser *cp, struct conf_proxy *px)
 	size_t hl = strlen(px->px_hostname);
 	int n = 0, i;
 
-	snprintf(name, sizeof(name), "%s:%d", px->px_hostname, px->px_port);
+	if (px->px_unix != NULL)
+		snprintf(name, sizeof(name), "%s", px->px_hostname);
+	else
+		snprintf(name, sizeof(name), "%s:%d", px->px_hostname,
+		    px->px_port);
 	for (up = &h->hc_upstreams; *up != NULL; up = &(*up)->u_next)
 		if ((*up)->u_implicit && strcasecmp((*up)->u_name, name) == 0)
 			return *up;
+	if (px->px_unix != NULL)
+		return unix_upstream(cp, px, name, up);
 	/* brackets around an IPv6 address go */
 	if (px->px_hostname[0] == '[') {
 		memcpy(host, px->px_hostname + 1, hl - 2);
