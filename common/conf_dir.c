@@ -1006,6 +1006,8 @@ const struct conf_cmd conf_cmds[] = {
 	    CONF_LOC, 0 },
 	{ "proxy_next_upstream", SRV_LOC, 0, 1, ARGS_ANY, conf_proxy_set_next,
 	    CONF_LOC, 0 },
+	{ "proxy_ignore_headers", SRV_LOC, 0, 1, ARGS_ANY,
+	    conf_proxy_set_ignore, CONF_LOC, 0 },
 	{ "proxy_next_upstream_tries", SRV_LOC, 0, 1, 1, set_num,
 	    OFF_LOC(lc_px.px_next_tries) },
 	{ "proxy_next_upstream_timeout", SRV_LOC, 0, 1, 1, set_msec,

@@ -104,6 +104,8 @@ int	 conf_proxy_set_temp_path(struct conf_parser *,
 	    const struct conf_cmd *, int, char **, void *);
 int	 conf_proxy_set_body_temp(struct conf_parser *,
 	    const struct conf_cmd *, int, char **, void *);
+int	 conf_proxy_set_ignore(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
 int	 conf_proxy_set_next(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 int	 conf_proxy_set_version(struct conf_parser *, const struct conf_cmd *,

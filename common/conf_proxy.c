@@ -546,6 +546,33 @@ conf_proxy_set_redirect(struct conf_parser *cp, const struct conf_cmd *c,
 	return 0;
 }
 
+/*
+ * proxy_ignore_headers: the fields nginx may act on.  portico acts on
+ * none of them (it has no cache and no X-Accel-* processing yet), so
+ * the names are checked and the line changes nothing.
+ */
+int
+conf_proxy_set_ignore(struct conf_parser *cp, const struct conf_cmd *c,
+    int argc, char **argv, void *conf)
+{
+	static const char *const names[] = {
+		"X-Accel-Redirect", "X-Accel-Expires", "X-Accel-Limit-Rate",
+		"X-Accel-Buffering", "X-Accel-Charset", "Expires",
+		"Cache-Control", "Set-Cookie", "Vary",
+	};
+	size_t j;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		for (j = 0; j < nitems(names); j++)
+			if (strcasecmp(argv[i], names[j]) == 0)
+				break;
+		if (j == nitems(names))
+			return px_bad(cp, argv, argv[i]);
+	}
+	return 0;
+}
+
 /* proxy_next_upstream error timeout ... | off */
 int
 conf_proxy_set_next(struct conf_parser *cp, const struct conf_cmd *c,

@@ -70,6 +70,16 @@ my @cases = (
 	    qr/invalid value "maybe" in "proxy_intercept_errors" directive|must be "on" or "off"/],
 	['proxy_pass_request_body 1', "proxy_pass_request_body 1;", 4,
 	    qr/"proxy_pass_request_body"/],
+	['proxy_ignore_headers Bogus', "proxy_ignore_headers Vary Bogus;", 4,
+	    qr/invalid value "Bogus" in "proxy_ignore_headers" directive/],
+	['proxy_next_upstream sometimes', "proxy_next_upstream error sometimes;",
+	    4, qr/invalid value "sometimes" in "proxy_next_upstream" directive/],
+	['proxy_buffers 1 4k', "proxy_buffers 1 4k;", 4,
+	    qr/there must be at least 2 "proxy_buffers"/],
+	['proxy_redirect with one odd word', "proxy_redirect sometimes;", 4,
+	    qr/invalid value "sometimes" in "proxy_redirect" directive/],
+	['unix socket without a path', "location / { proxy_pass http://unix:; }",
+	    4, qr/no path in the unix domain socket/],
 );
 
 for my $c (@cases) {
@@ -89,6 +99,8 @@ for my $c (@cases) {
 	my ($code, $err) = conf_test("events {}\nhttp {\n    server { listen 127.0.0.1:$P;\n"
 	    . "proxy_read_timeout 5s; proxy_buffer_size 8k; proxy_http_version 1.1;\n"
 	    . "proxy_set_header X-A \$host; proxy_hide_header X-B; proxy_pass_header Server;\n"
+	    . "proxy_ignore_headers X-Accel-Redirect Vary Set-Cookie;\n"
+	    . "proxy_next_upstream error timeout http_503 non_idempotent;\n"
 	    . "location / { proxy_pass http://localhost:1/a/; }\n"
 	    . "location ~ ^/r { proxy_pass http://127.0.0.1:1; }\n"
 	    . "location = /e { proxy_pass http://[::1]:1/e; }\n"
