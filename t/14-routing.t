@@ -65,6 +65,12 @@ SKIP: {
 	($conf = $template) =~ s/PORT/$nport/g;
 	$conf =~ s/PID/$dir\/nginx\/nginx.pid/;
 	$conf =~ s/LOG/$dir\/nginx\/error.log/;
+	# its compiled-in access log and temporary paths are not an ordinary
+	# user's to write
+	my $paths = join(' ', 'access_log off;', map {
+	    "${_}_temp_path $dir/nginx/$_;" } qw(client_body proxy fastcgi uwsgi
+	    scgi));
+	$conf =~ s/^(\s*http\s*\{)/$1 $paths/m;
 	open(my $fh, '>', "$dir/nginx/nginx.conf") or die;
 	print $fh $conf;
 	close $fh;

@@ -26,8 +26,19 @@ sub portico_test {
 # nginx -t: (exit code, [message, line] of the first [emerg])
 sub nginx_test {
 	my ($name) = @_;
+	# nginx's copy: its compiled-in access log and temporary paths are
+	# not an ordinary user's to write; set on the "http {" line, so that
+	# the line numbers stay the same
+	my $text = PorticoTest::slurp("$dir/$name");
+	my $paths = join(' ', 'access_log off;', map { "${_}_temp_path $dir/ng_$_;" }
+	    qw(client_body proxy fastcgi uwsgi scgi));
+	$text =~ s/^(\s*http\s*\{)/$1 $paths/m;
+	open(my $fh, '>', "$dir/ng-$name") or die "$dir/ng-$name: $!";
+	print $fh $text;
+	close $fh;
 	my ($code, $out, $err) = $t->capture([$nginx, '-p', "$dir/", '-c',
-	    "$dir/$name", '-t', '-g', "pid $dir/nginx.pid; error_log $dir/ngx.log;"]);
+	    "$dir/ng-$name", '-t', '-g', "pid $dir/nginx.pid; error_log $dir/ngx.log;"]);
+	$err =~ s/\Q$dir\/ng-$name\E/$dir\/$name/g;
 	for (split /\n/, $err) {
 		return ($code, $1, $2) if /\[emerg\] \S+ (.*?) in \Q$dir\/$name\E:(\d+)$/;
 		return ($code, $1, 0) if /\[emerg\] \S+ (.*)$/;
