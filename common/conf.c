@@ -257,6 +257,16 @@ conf_run(struct conf_parser *cp, int ctx, int argc, char **argv, enum tok t)
 	const struct conf_cmd *c;
 	int block = t == TOK_OPEN;
 
+	var_where(cp->cp_in->in_path, cp->cp_line);
+	if (ctx == CTX_MAP && strcmp(argv[0], "include") != 0) {
+		if (block) {
+			conf_error(cp, "unexpected \"{\"");
+			conf_skip_block(cp);
+			return;
+		}
+		conf_map_entry(cp, argc, argv);
+		return;
+	}
 	if (ctx == CTX_TYPES && strcmp(argv[0], "include") != 0) {
 		if (block) {
 			conf_error(cp, "unexpected \"{\"");
@@ -588,6 +598,7 @@ conf_load(const char *prefix, const char *path, const char *params,
 	if ((f = conf_read_file(&cp, g->g_conf_path)) != NULL)
 		conf_parse_text(&cp, f->cf_path, f->cf_data, f->cf_len,
 		    CTX_MAIN);
+	conf_vars_check(&cp);
 	if (g->g_errors == 0)
 		conf_finish(&cp);
 	if (g->g_errors > 0) {

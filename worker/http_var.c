@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "clock.h"
+#include "http_rewrite.h"
 #include "http_var.h"
 #include "regex.h"
 
@@ -180,6 +181,11 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		*len = strlen(*v);
 		return 1;
 	case VAR_REQUEST_METHOD:
+		if (r->r_method != NULL) {
+			*v = r->r_method;
+			*len = r->r_methodlen;
+			return 1;
+		}
 		*v = r->r_head.hh_method;
 		*len = r->r_head.hh_methodlen;
 		return r->r_head.hh_version != 0;
@@ -268,6 +274,17 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		return regex_capture(&r->r_cap, (int)vp->vp_len, v, len);
 	case VAR_NAMED:
 		return regex_named(&r->r_cap, vp->vp_str, v, len);
+	case VAR_USER: {
+		const struct http_uvar *u = http_rewrite_uvar(c,
+		    (int)vp->vp_len);
+
+		/* never set: a named capture of the same name, as in nginx */
+		if (u == NULL || u->uv_state != HTTP_UV_SET)
+			return regex_named(&r->r_cap, vp->vp_str, v, len);
+		*v = u->uv_val;
+		*len = u->uv_len;
+		return 1;
+	}
 	}
 	if (n < 0 || (size_t)n >= tmplen)
 		return 0;
@@ -326,6 +343,14 @@ put_escaped(struct buf *b, const char *s, size_t len, int escape)
 
 int
 http_var_render(struct conn *c, const struct var_tpl *t, struct buf *b,
+    int escape, int dash)
+{
+	http_rewrite_prepare(c, t);
+	return http_var_render_raw(c, t, b, escape, dash);
+}
+
+int
+http_var_render_raw(struct conn *c, const struct var_tpl *t, struct buf *b,
     int escape, int dash)
 {
 	char tmp[64];

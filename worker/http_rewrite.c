@@ -1,0 +1,283 @@
+/*
+ * http_rewrite.c: the rewrite phase.  A level's return, rewrite, set and
+ * break directives run in config order as a small program (the server's
+ * before the location is looked up, the location's after).  User
+ * variables of set and map live in the request's memory (c_redirect):
+ * a map is evaluated when a template naming it is about to be rendered,
+ * and its value is kept for the request unless the map is volatile.
+ */
+#include "core.h"
+
+#include "http_rewrite.h"
+#include "http_var.h"
+#include "log.h"
+
+static struct http_uvar *
+uvars(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	int n = c->c_gen->g_nuvars;
+
+	if (r->r_uvars == NULL && n > 0)
+		r->r_uvars = http_work_alloc(c, n * sizeof(*r->r_uvars));
+	return r->r_uvars;
+}
+
+const struct http_uvar *
+http_rewrite_uvar(struct conn *c, int slot)
+{
+	struct http_uvar *u = c->c_req.r_uvars;
+
+	if (u == NULL || slot < 0 || slot >= c->c_gen->g_nuvars)
+		return NULL;
+	return &u[slot];
+}
+
+static void
+map_eval(struct conn *c, struct http_uvar *u, const struct conf_map *m)
+{
+	struct http_req *r = &c->c_req;
+	const struct var_tpl *v;
+	const char *src;
+	size_t len;
+
+	u->uv_state = HTTP_UV_BUSY;
+	if ((src = http_work_render(c, m->mp_src, &len)) == NULL)
+		goto fail;
+	if ((v = conf_map_find(m, src, len, &r->r_cap)) == NULL)
+		v = m->mp_default;
+	if (v == NULL) {
+		u->uv_val = "";
+		u->uv_len = 0;
+	} else if ((u->uv_val = http_work_render(c, v, &u->uv_len)) == NULL)
+		goto fail;
+	u->uv_state = HTTP_UV_SET;
+	return;
+fail:
+	conn_log(c, LOG_ERR, "no per-request memory left for the map of "
+	    "\"$%s\"", var_user_name(m->mp_slot));
+	u->uv_state = HTTP_UV_UNSET;
+}
+
+void
+http_rewrite_prepare(struct conn *c, const struct var_tpl *t)
+{
+	struct conf_map *m;
+	struct http_uvar *u;
+	int i, slot;
+
+	for (i = 0; i < t->vt_nparts; i++) {
+		if (t->vt_parts[i].vp_var != VAR_USER)
+			continue;
+		slot = (int)t->vt_parts[i].vp_len;
+		if (slot >= c->c_gen->g_nuvars ||
+		    (m = c->c_gen->g_uvar_map[slot]) == NULL)
+			continue;
+		if ((u = uvars(c)) == NULL)
+			return;
+		u += slot;
+		if (u->uv_state == HTTP_UV_BUSY) {
+			conn_log(c, LOG_ERR, "cycle while evaluating variable "
+			    "\"%s\"", var_user_name(slot));
+			continue;
+		}
+		if (u->uv_state == HTTP_UV_UNSET || m->mp_volatile)
+			map_eval(c, u, m);
+	}
+}
+
+/* "rewritten data: ..." lines of rewrite_log are notices, as in nginx */
+static void
+rw_log(struct conn *c, const struct conf_loc *l, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+rw_log(struct conn *c, const struct conf_loc *l, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!l->lc_rewrite_log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	conn_log(c, LOG_NOTICE, "%s", msg);
+}
+
+/* the redirect a rewrite makes: replacement, then the request's args */
+static int
+rw_redirect(struct conn *c, const struct conf_loc *l, const struct conf_rw *rw)
+{
+	struct http_req *r = &c->c_req;
+	struct buf t;
+	char *loc;
+	size_t len;
+
+	http_rewrite_prepare(c, rw->rw_uri);
+	if (rw->rw_args != NULL)
+		http_rewrite_prepare(c, rw->rw_args);
+	if (http_work_begin(c, &t) == -1 ||
+	    http_var_render_raw(c, rw->rw_uri, &t, VAR_ESC_NONE, 0) == -1)
+		return -1;
+	if (rw->rw_args != NULL && (http_work_put(&t, "?", 1) == -1 ||
+	    http_var_render_raw(c, rw->rw_args, &t, VAR_ESC_NONE, 0) == -1))
+		return -1;
+	if (rw->rw_add_args && r->r_args != NULL && r->r_argslen > 0 &&
+	    (http_work_put(&t, rw->rw_args != NULL ? "&" : "?", 1) == -1 ||
+	    http_work_put(&t, r->r_args, r->r_argslen) == -1))
+		return -1;
+	if ((loc = http_work_end(c, &t, &len)) == NULL)
+		return -1;
+	rw_log(c, l, "rewritten redirect: \"%.*s\"", (int)MIN(len, 512), loc);
+	r->r_ret_code = rw->rw_code;
+	r->r_ret_text = NULL;
+	r->r_ret_loc = loc;
+	r->r_ret_loclen = len;
+	return 0;
+}
+
+/* an internal rewrite: $uri and $args change */
+static int
+rw_internal(struct conn *c, const struct conf_loc *l, const struct conf_rw *rw)
+{
+	struct http_req *r = &c->c_req;
+	const char *uri, *args = NULL;
+	size_t ulen, alen = 0;
+	struct buf t;
+
+	if ((uri = http_work_render(c, rw->rw_uri, &ulen)) == NULL)
+		return -1;
+	if (rw->rw_args != NULL) {
+		http_rewrite_prepare(c, rw->rw_args);
+		if (http_work_begin(c, &t) == -1 ||
+		    http_var_render_raw(c, rw->rw_args, &t, VAR_ESC_NONE, 0) ==
+		    -1)
+			return -1;
+		if (rw->rw_add_args && r->r_args != NULL && r->r_argslen > 0 &&
+		    (http_work_put(&t, "&", 1) == -1 ||
+		    http_work_put(&t, r->r_args, r->r_argslen) == -1))
+			return -1;
+		if ((args = http_work_end(c, &t, &alen)) == NULL)
+			return -1;
+	} else if (rw->rw_add_args) {
+		args = r->r_args;
+		alen = r->r_argslen;
+	}
+	if (ulen == 0) {
+		conn_log(c, LOG_ERR, "the rewritten URI has a zero length");
+		return -2;
+	}
+	rw_log(c, l, "rewritten data: \"%.*s\", args: \"%.*s\"",
+	    (int)MIN(ulen, 512), uri, (int)MIN(alen, 256), args ? args : "");
+	r->r_path = uri;
+	r->r_pathlen = ulen;
+	r->r_args = alen > 0 ? args : NULL;
+	r->r_argslen = alen;
+	r->r_internal = 1;
+	return 0;
+}
+
+static int
+rw_set(struct conn *c, const struct conf_rw *rw)
+{
+	struct http_req *r = &c->c_req;
+	struct http_uvar *u;
+	const char *v;
+	size_t len;
+
+	if ((v = http_work_render(c, rw->rw_text, &len)) == NULL)
+		return -1;
+	if (rw->rw_set_args) {
+		r->r_args = len > 0 ? v : NULL;
+		r->r_argslen = len;
+		return 0;
+	}
+	if ((u = uvars(c)) == NULL)
+		return -1;
+	u[rw->rw_slot].uv_val = v;
+	u[rw->rw_slot].uv_len = len;
+	u[rw->rw_slot].uv_state = HTTP_UV_SET;
+	return 0;
+}
+
+static int
+fail(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+
+	r->r_ret_code = 500;
+	r->r_ret_text = NULL;
+	r->r_ret_loc = NULL;
+	return HTTP_RW_ANSWER;
+}
+
+/*
+ * Run a level's program.  A rewrite without a flag goes on with the next
+ * directive; "last" ends the program and the location is looked up
+ * again; "break" (the flag or the directive) ends it in this location.
+ */
+int
+http_rewrite_run(struct conn *c, const struct conf_loc *l)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_rw *rw;
+	int changed = 0, rc;
+
+	for (rw = l->lc_rw; rw != NULL; rw = rw->rw_next) {
+		switch (rw->rw_op) {
+		case RW_RETURN:
+			r->r_ret_code = rw->rw_code;
+			r->r_ret_text = rw->rw_text;
+			r->r_ret_loc = NULL;
+			return HTTP_RW_ANSWER;
+		case RW_BREAK:
+			return HTTP_RW_NEXT;
+		case RW_SET:
+			if (rw_set(c, rw) == -1) {
+				conn_log(c, LOG_ERR, "no per-request memory "
+				    "left for \"set\"");
+				return fail(c);
+			}
+			continue;
+		case RW_REWRITE:
+			break;
+		}
+		rc = regex_match(rw->rw_regex, r->r_path, r->r_pathlen,
+		    &r->r_cap);
+		if (rc == -1) {
+			conn_log(c, LOG_ERR, "regex \"%s\" failed on \"%.*s\"",
+			    rw->rw_regex->re_src, (int)MIN(r->r_pathlen, 512),
+			    r->r_path);
+			return fail(c);
+		}
+		if (rc == 0) {
+			rw_log(c, l, "\"%s\" does not match \"%.*s\"",
+			    rw->rw_regex->re_src, (int)MIN(r->r_pathlen, 512),
+			    r->r_path);
+			continue;
+		}
+		rw_log(c, l, "\"%s\" matches \"%.*s\"", rw->rw_regex->re_src,
+		    (int)MIN(r->r_pathlen, 512), r->r_path);
+		if (rw->rw_redirect) {
+			if (rw_redirect(c, l, rw) == -1) {
+				conn_log(c, LOG_ERR, "no per-request memory "
+				    "left for a rewrite");
+				return fail(c);
+			}
+			return HTTP_RW_ANSWER;
+		}
+		if ((rc = rw_internal(c, l, rw)) < 0) {
+			if (rc == -1)
+				conn_log(c, LOG_ERR, "no per-request memory "
+				    "left for a rewrite");
+			return fail(c);
+		}
+		if (rw->rw_flag == RW_FLAG_LAST)
+			return HTTP_RW_RESEARCH;
+		if (rw->rw_flag == RW_FLAG_BREAK)
+			return HTTP_RW_NEXT;
+		changed = 1;
+	}
+	return changed ? HTTP_RW_RESEARCH : HTTP_RW_NEXT;
+}
