@@ -146,8 +146,9 @@ conf_next(struct conf_parser *cp, char *buf, size_t len, int *line)
 			p++;
 		}
 		buf[n] = '\0';
+		/* as nginx: "if ($a = "")": the ")" is the next word */
 		if (p < end && !is_space((unsigned char)*p) &&
-		    !is_special((unsigned char)*p)) {
+		    !is_special((unsigned char)*p) && *p != ')') {
 			cp->cp_line = in->in_line;
 			conf_error(cp, "unexpected \"%c\"", *p);
 			in->in_p = p;
@@ -598,7 +599,9 @@ conf_load(const char *prefix, const char *path, const char *params,
 	if ((f = conf_read_file(&cp, g->g_conf_path)) != NULL)
 		conf_parse_text(&cp, f->cf_path, f->cf_data, f->cf_len,
 		    CTX_MAIN);
-	conf_vars_check(&cp);
+	/* after other errors, a variable's set may be in a skipped block */
+	if (g->g_errors == 0)
+		conf_vars_check(&cp);
 	if (g->g_errors == 0)
 		conf_finish(&cp);
 	if (g->g_errors > 0) {
@@ -624,6 +627,7 @@ conf_ctx_names(int ctx, char *buf, size_t len)
 {
 	static const char *const names[] = {
 		"main", "events", "http", "server", "location", "types",
+		"map", "if",
 	};
 	size_t i, n = 0;
 

@@ -23,6 +23,7 @@
 #define CTX_TYPES	0x20
 #define CTX_ANY		0x3f
 #define CTX_MAP		0x40	/* inside map { }: entries, not directives */
+#define CTX_IF		0x80	/* inside if ( ) { } */
 
 struct conf_main {
 	int		 mc_daemon;
@@ -96,6 +97,14 @@ enum rw_op {
 	RW_REWRITE,
 	RW_SET,
 	RW_BREAK,
+	RW_IF,
+};
+
+/* the condition of an if */
+enum rw_cond {
+	RW_IF_VAR = 0,		/* ($v): true unless empty or "0" */
+	RW_IF_EQ,		/* ($v = text), != with rw_negate */
+	RW_IF_REGEX,		/* ($v ~ re), ~* !~ !~* */
 };
 
 enum rw_flag {
@@ -119,6 +128,10 @@ struct conf_rw {
 	int		 rw_add_args;	/* no trailing '?': keep the args */
 	int		 rw_slot;	/* set: the user variable */
 	int		 rw_set_args;	/* set $args */
+	int		 rw_cond;	/* if: RW_IF_* */
+	int		 rw_negate;	/* if: != !~ !~* */
+	struct var_tpl	*rw_lhs;	/* if: the variable */
+	struct conf_loc	*rw_if;		/* if: the block, its program */
 	struct conf_rw	*rw_next;
 };
 
@@ -179,6 +192,8 @@ struct conf_loc {
 	/* rewrite phase: not inherited, as in nginx */
 	struct conf_rw	*lc_rw;			/* return, rewrite, set, break */
 	int		 lc_internal;
+	int		 lc_if;			/* an if block, not a location */
+	struct conf_loc	*lc_ifs;		/* its if blocks, for merging */
 
 	/* rewrite module, error_page: inherited */
 	int		 lc_rewrite_log;

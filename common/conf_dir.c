@@ -256,6 +256,8 @@ set_include(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 		ctx = CTX_TYPES;
 	else if (cp->cp_map != NULL)
 		ctx = CTX_MAP;
+	else if (cp->cp_loc != NULL && cp->cp_loc->lc_if)
+		ctx = CTX_IF;
 	else if (cp->cp_loc != NULL && cp->cp_loc->lc_name != NULL)
 		ctx = CTX_LOCATION;
 	else if (cp->cp_srv != NULL && cp->cp_http != NULL &&
@@ -728,6 +730,7 @@ conf_types_add(struct conf_parser *cp, int argc, char **argv)
 }
 
 #define SRV_LOC	(CTX_HTTP | CTX_SERVER | CTX_LOCATION)
+#define RW_CTX	(CTX_SERVER | CTX_LOCATION | CTX_IF)
 
 const struct conf_cmd conf_cmds[] = {
 	{ "daemon", CTX_MAIN, 0, 1, 1, set_flag, OFF_MAIN(mc_daemon) },
@@ -740,7 +743,8 @@ const struct conf_cmd conf_cmds[] = {
 	{ "pid", CTX_MAIN, 0, 1, 1, set_path, OFF_MAIN(mc_pid) },
 	{ "user", CTX_MAIN, 0, 1, 2, set_user, CONF_MAIN, 0 },
 	{ "error_log", CTX_MAIN, 0, 1, 2, set_error_log, CONF_MAIN, 0 },
-	{ "include", CTX_ANY, 0, 1, 1, set_include, CONF_NONE, 0 },
+	{ "include", CTX_ANY | CTX_MAP | CTX_IF, 0, 1, 1, set_include,
+	    CONF_NONE, 0 },
 	{ "events", CTX_MAIN, 1, 0, 0, set_events, CONF_MAIN, 0 },
 	{ "worker_connections", CTX_EVENTS, 0, 1, 1, set_num,
 	    OFF_MAIN(mc_worker_connections) },
@@ -754,19 +758,17 @@ const struct conf_cmd conf_cmds[] = {
 	    CONF_SRV, 0 },
 	{ "location", CTX_SERVER | CTX_LOCATION, 1, 1, 2, set_location,
 	    CONF_NONE, 0 },
-	{ "return", CTX_SERVER | CTX_LOCATION, 0, 1, 2, conf_set_return,
-	    CONF_LOC, 0 },
+	{ "return", RW_CTX, 0, 1, 2, conf_set_return, CONF_LOC, 0 },
 	/* rewrite module, map, error_page */
-	{ "rewrite", CTX_SERVER | CTX_LOCATION, 0, 2, 3, conf_set_rewrite,
+	{ "rewrite", RW_CTX, 0, 2, 3, conf_set_rewrite, CONF_LOC, 0 },
+	{ "set", RW_CTX, 0, 2, 2, conf_set_set, CONF_LOC, 0 },
+	{ "break", RW_CTX, 0, 0, 0, conf_set_break, CONF_LOC, 0 },
+	{ "if", CTX_SERVER | CTX_LOCATION, 1, 1, ARGS_ANY, conf_set_if,
 	    CONF_LOC, 0 },
-	{ "set", CTX_SERVER | CTX_LOCATION, 0, 2, 2, conf_set_set,
-	    CONF_LOC, 0 },
-	{ "break", CTX_SERVER | CTX_LOCATION, 0, 0, 0, conf_set_break,
-	    CONF_LOC, 0 },
-	{ "rewrite_log", SRV_LOC, 0, 1, 1, set_flag,
+	{ "rewrite_log", SRV_LOC | CTX_IF, 0, 1, 1, set_flag,
 	    OFF_LOC(lc_rewrite_log) },
 	{ "map", CTX_HTTP, 1, 2, 2, conf_set_map, CONF_NONE, 0 },
-	{ "error_page", SRV_LOC, 0, 2, ARGS_ANY, conf_set_error_page,
+	{ "error_page", SRV_LOC | CTX_IF, 0, 2, ARGS_ANY, conf_set_error_page,
 	    CONF_LOC, 0 },
 	{ "recursive_error_pages", SRV_LOC, 0, 1, 1, set_flag,
 	    OFF_LOC(lc_recursive_error_pages) },
@@ -833,6 +835,8 @@ merge_loc(struct conf_loc *l, const struct conf_loc *p)
 	if (l->lc_keepalive_header == UNSET)
 		l->lc_keepalive_header = 0;
 	for (ch = l->lc_children; ch != NULL; ch = ch->lc_next)
+		merge_loc(ch, l);
+	for (ch = l->lc_ifs; ch != NULL; ch = ch->lc_next)
 		merge_loc(ch, l);
 }
 

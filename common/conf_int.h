@@ -85,6 +85,8 @@ int	 conf_set_set(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 int	 conf_set_break(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
+int	 conf_set_if(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
 int	 conf_set_internal(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 int	 conf_set_error_page(struct conf_parser *, const struct conf_cmd *,

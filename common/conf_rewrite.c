@@ -158,6 +158,90 @@ conf_set_break(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 	return 0;
 }
 
+/*
+ * "if (condition) { ... }": the block is a conf_loc of its own (its
+ * directives, inherited from around it, apply when the condition
+ * holds); its rewrite directives run in line, at the place of the if.
+ */
+int
+conf_set_if(struct conf_parser *cp, const struct conf_cmd *c, int argc,
+    char **argv, void *conf)
+{
+	struct conf_loc *parent = conf, *l, **lp;
+	struct conf_rw *rw;
+	char *a[4], err[512];
+	int n = 0, i, rc;
+	size_t len;
+
+	/* "($a", "=", "b)", or "(", "$a", ")": the words without ( ) */
+	for (i = 1; i < argc; i++) {
+		char *w = arena_strdup(cp->cp_arena, argv[i]);
+
+		if (i == 1 && w[0] == '(')
+			w++;
+		len = strlen(w);
+		if (i == argc - 1 && len > 0 && w[len - 1] == ')')
+			w[--len] = '\0';
+		if (len == 0 && (i == 1 || i == argc - 1))
+			continue;
+		if (n == 3)
+			goto invalid;
+		a[n++] = w;
+	}
+	if (argv[1][0] != '(' || argv[argc - 1][strlen(argv[argc - 1]) - 1] !=
+	    ')' || n == 0)
+		goto invalid;
+	if (a[0][0] == '-' || (a[0][0] == '!' && a[0][1] == '-')) {
+		conf_error(cp, "the file tests of \"if\" (%s) are not "
+		    "supported yet", a[0]);
+		return conf_skip_block(cp);
+	}
+	if (a[0][0] != '$' || n == 2)
+		goto invalid;
+	rw = rw_add(cp, parent, RW_IF);
+	if ((rw->rw_lhs = compile(cp, a[0])) == NULL)
+		return conf_skip_block(cp);
+	if (n == 1) {
+		rw->rw_cond = RW_IF_VAR;
+	} else if (strcmp(a[1], "=") == 0 || strcmp(a[1], "!=") == 0) {
+		rw->rw_cond = RW_IF_EQ;
+		rw->rw_negate = a[1][0] == '!';
+		if ((rw->rw_text = compile(cp, a[2])) == NULL)
+			return conf_skip_block(cp);
+	} else if (strcmp(a[1], "~") == 0 || strcmp(a[1], "~*") == 0 ||
+	    strcmp(a[1], "!~") == 0 || strcmp(a[1], "!~*") == 0) {
+		rw->rw_cond = RW_IF_REGEX;
+		rw->rw_negate = a[1][0] == '!';
+		if ((rw->rw_regex = conf_regex(cp, a[2], a[1][strlen(a[1]) -
+		    1] == '*', err, sizeof(err))) == NULL) {
+			conf_error(cp, "%s", err);
+			return conf_skip_block(cp);
+		}
+	} else {
+		conf_error(cp, "unexpected \"%s\" in condition", a[1]);
+		return conf_skip_block(cp);
+	}
+	l = conf_loc_new(cp->cp_arena);
+	l->lc_if = 1;
+	l->lc_name = parent->lc_name;
+	l->lc_namelen = parent->lc_namelen;
+	l->lc_match = parent->lc_match;
+	l->lc_parent = parent;
+	l->lc_file = cp->cp_in->in_path;
+	l->lc_line = cp->cp_line;
+	for (lp = &parent->lc_ifs; *lp != NULL; lp = &(*lp)->lc_next)
+		;
+	*lp = l;
+	rw->rw_if = l;
+	cp->cp_loc = l;
+	rc = conf_parse_block(cp, CTX_IF);
+	cp->cp_loc = parent;
+	return rc;
+invalid:
+	conf_error(cp, "invalid condition \"%s\"", argv[1]);
+	return conf_skip_block(cp);
+}
+
 int
 conf_set_internal(struct conf_parser *cp, const struct conf_cmd *c, int argc,
     char **argv, void *conf)

@@ -23,6 +23,7 @@ http {
         ~*^CI     caseless;
         \default  backslash;
         var       "v=$arg_v";
+        include   map.inc;
     }
     map $http_host $h {
         hostnames;
@@ -200,6 +201,20 @@ http {
             return 200 "rec3\n";
         }
 
+        location /if/e { if ($arg_a = "") { return 200 "empty\n"; } return 200 "nonempty\n"; }
+        location /if/ne { if ($arg_a != x) { return 200 "not x\n"; } return 200 "x\n"; }
+        location /if/q { if ($arg_a = "x$arg_b") { return 200 "eq\n"; } return 200 "other\n"; }
+        location /if/r { if ($arg_a ~ "^(\d+)$") { return 200 "num $1\n"; } return 200 "nonum\n"; }
+        location /if/ri { if ($arg_a ~* ^abc) { return 200 "ci\n"; } if ($arg_a !~ ^abc) { return 200 "not-abc\n"; } return 200 "abc-case\n"; }
+        location /if/nri { if ($arg_a !~* ^abc) { return 200 "not-ci\n"; } return 200 "ci-abc\n"; }
+        location /if/s { if ( $arg_a ) { set $x yes; } return 200 "x=$x\n"; }
+        location /if/t { if ($arg_a) { rewrite ^ /if/u; } return 200 "t uri=$uri\n"; }
+        location /if/u { return 200 "u\n"; }
+        location /if/v { if ($arg_a) { rewrite ^ /if/u break; } return 200 "v uri=$uri\n"; }
+        location /if/l { if ($arg_a) { rewrite ^ /if/u last; } return 200 "l\n"; }
+        location /if/y { if ($arg_a) { error_page 404 /if/u; } return 404; }
+        location /if/b { if ($arg_a) { break; } return 200 "not broken\n"; }
+
         location /ret30x {
             return 302 /relative;
         }
@@ -211,6 +226,15 @@ http {
         set $who srv;
         return 200 "server-level $who $uri\n";
         location / { return 200 "location\n"; }
+    }
+
+    server {
+        listen 127.0.0.1:PORT;
+        server_name srvif;
+        if ($http_x_go) {
+            return 200 "server-level if\n";
+        }
+        location / { return 200 "no if\n"; }
     }
 
     server {
@@ -264,6 +288,7 @@ my @cases = (
 	['/map?k=default', 200, "m=backslash h=def 1= num=\n"],
 	['/map?k=var&v=9', 200, "m=v=9 h=def 1= num=\n"],
 	['/map?k=zzz', 200, "m=def h=def 1= num=\n"],
+	['/map?k=included', 200, "m=from-include h=def 1= num=\n"],
 	[['/map', 'ABC.com'], 200, "m=empty h=exact 1= num=\n"],
 	[['/map', 'abc.com.'], 200, "m=empty h=exact 1= num=\n"],
 	[['/map', 'q.w.com'], 200, "m=empty h=head 1= num=\n"],
@@ -298,6 +323,32 @@ my @cases = (
 	['/ret30x', 302, { location => 'http://localhost:PORT/relative' }],
 	[['/anything', 'srvret'], 200, "server-level srv /anything\n"],
 	[['/x', 'srvbreak'], 200, "loc uri=/y\n"],
+	['/if/e', 200, "empty\n"],
+	['/if/e?a=1', 200, "nonempty\n"],
+	['/if/ne?a=y', 200, "not x\n"],
+	['/if/ne?a=x', 200, "x\n"],
+	['/if/q?a=x1&b=1', 200, "eq\n"],
+	['/if/q?a=x1&b=2', 200, "other\n"],
+	['/if/r?a=12', 200, "num 12\n"],
+	['/if/r?a=x', 200, "nonum\n"],
+	['/if/ri?a=ABCd', 200, "ci\n"],
+	['/if/ri?a=zz', 200, "not-abc\n"],
+	['/if/nri?a=zz', 200, "not-ci\n"],
+	['/if/nri?a=AbC', 200, "ci-abc\n"],
+	['/if/s?a=1', 200, "x=yes\n"],
+	['/if/s?a=0', 200, "x=\n"],
+	['/if/s', 200, "x=\n"],
+	['/if/t?a=1', 200, "t uri=/if/u\n"],
+	['/if/t', 200, "t uri=/if/t\n"],
+	['/if/v?a=1', 404, undef],
+	['/if/v', 200, "v uri=/if/v\n"],
+	['/if/l?a=1', 200, "u\n"],
+	['/if/y?a=1', 404, "u\n"],
+	['/if/y', 404, undef],
+	['/if/b?a=1', 404, undef],
+	['/if/b', 200, "not broken\n"],
+	[['/z', 'srvif', 'GET', "X-Go: 1\r\n"], 200, "server-level if\n"],
+	[['/z', 'srvif'], 200, "no if\n"],
 );
 
 sub ask {
@@ -338,6 +389,7 @@ sub run_cases {
 my $t = PorticoTest->new;
 my $port = $t->port(0);
 (my $pconf = $conf) =~ s/PORT/$port/g;
+$t->write_file('map.inc', "included from-include;\n");
 $t->write_conf($pconf);
 $t->run;
 my $p = run_cases('portico', $port);
@@ -419,6 +471,9 @@ is($code, 0, 'a variable set further on may be used before') or diag($out);
 SKIP: {
 	skip 'nginx is not installed', 1 unless PorticoTest::Nginx::available();
 	(my $nconf = $conf) =~ s/PORT/%%PORT%%/g;
+	# the include of portico's test directory
+	my $inc = $t->dir . '/map.inc';
+	$nconf =~ s/include   map\.inc;/include   $inc;/;
 	my $ng = PorticoTest::Nginx->start($nconf);
 	skip 'nginx did not start', 1 unless $ng;
 	my $n = run_cases('nginx', $ng->port);

@@ -212,17 +212,42 @@ fail(struct conn *c)
 	return HTTP_RW_ANSWER;
 }
 
+/* the condition of an if: 1 true, 0 false, -1 out of memory */
+static int
+if_true(struct conn *c, const struct conf_rw *rw)
+{
+	const char *v, *w;
+	size_t vlen, wlen;
+	int rc;
+
+	if (rw->rw_cond == RW_IF_VAR)
+		return !http_var_is_false(c, rw->rw_lhs);
+	if ((v = http_work_render(c, rw->rw_lhs, &vlen)) == NULL)
+		return -1;
+	if (rw->rw_cond == RW_IF_EQ) {
+		if ((w = http_work_render(c, rw->rw_text, &wlen)) == NULL)
+			return -1;
+		rc = vlen == wlen && memcmp(v, w, vlen) == 0;
+	} else if ((rc = regex_match(rw->rw_regex, v, vlen,
+	    &c->c_req.r_cap)) == -1)
+		return -1;
+	return rw->rw_negate ? !rc : rc;
+}
+
+#define RW_STOP	(-1)	/* break: the whole program ends */
+
 /*
- * Run a level's program.  A rewrite without a flag goes on with the next
- * directive; "last" ends the program and the location is looked up
- * again; "break" (the flag or the directive) ends it in this location.
+ * The ops of l.  A rewrite without a flag goes on with the next op;
+ * "last" ends the program and the location is looked up again; "break"
+ * (the flag or the directive) ends it in this location.  The ops of a
+ * true if run in line, and its block becomes the request's config.
  */
-int
-http_rewrite_run(struct conn *c, const struct conf_loc *l)
+static int
+run(struct conn *c, const struct conf_loc *l, int *changed)
 {
 	struct http_req *r = &c->c_req;
 	const struct conf_rw *rw;
-	int changed = 0, rc;
+	int rc;
 
 	for (rw = l->lc_rw; rw != NULL; rw = rw->rw_next) {
 		switch (rw->rw_op) {
@@ -232,13 +257,25 @@ http_rewrite_run(struct conn *c, const struct conf_loc *l)
 			r->r_ret_loc = NULL;
 			return HTTP_RW_ANSWER;
 		case RW_BREAK:
-			return HTTP_RW_NEXT;
+			return RW_STOP;
 		case RW_SET:
 			if (rw_set(c, rw) == -1) {
 				conn_log(c, LOG_ERR, "no per-request memory "
 				    "left for \"set\"");
 				return fail(c);
 			}
+			continue;
+		case RW_IF:
+			if ((rc = if_true(c, rw)) == -1) {
+				conn_log(c, LOG_ERR, "no per-request memory "
+				    "left for \"if\"");
+				return fail(c);
+			}
+			if (rc == 0)
+				continue;
+			r->r_loc = rw->rw_if;
+			if ((rc = run(c, rw->rw_if, changed)) != HTTP_RW_NEXT)
+				return rc;
 			continue;
 		case RW_REWRITE:
 			break;
@@ -276,8 +313,22 @@ http_rewrite_run(struct conn *c, const struct conf_loc *l)
 		if (rw->rw_flag == RW_FLAG_LAST)
 			return HTTP_RW_RESEARCH;
 		if (rw->rw_flag == RW_FLAG_BREAK)
-			return HTTP_RW_NEXT;
-		changed = 1;
+			return RW_STOP;
+		*changed = 1;
 	}
-	return changed ? HTTP_RW_RESEARCH : HTTP_RW_NEXT;
+	return HTTP_RW_NEXT;
+}
+
+/* run a level's program (the server's, or a location's) */
+int
+http_rewrite_run(struct conn *c, const struct conf_loc *l)
+{
+	int changed = 0, rc;
+
+	rc = run(c, l, &changed);
+	if (rc == RW_STOP)
+		return HTTP_RW_NEXT;
+	if (rc == HTTP_RW_NEXT && changed)
+		return HTTP_RW_RESEARCH;
+	return rc;
 }

@@ -702,6 +702,20 @@ test_errors(void)
 		    "invalid hostname or wildcard \"w.*.com\"" },
 		{ "http {\nserver {\nreturn 200 $nope;\n}\n}\n", 3,
 		    "unknown \"nope\" variable" },
+		{ "http { server {\nif $a { }\n} }\n", 2,
+		    "invalid condition \"$a\"" },
+		{ "http { server {\nif (a) { }\n} }\n", 2,
+		    "invalid condition \"(a)\"" },
+		{ "http { server {\nif ($a = b c) { }\n} }\n", 2,
+		    "invalid condition \"($a\"" },
+		{ "http { server {\nif ($a < b) { }\n} }\n", 2,
+		    "unexpected \"<\" in condition" },
+		{ "http { server {\nif (-f $uri) { }\n} }\n", 2,
+		    "the file tests of \"if\" (-f) are not supported yet" },
+		{ "http { server {\nif ($a) {\nif ($b) { }\n}\n} }\n", 3,
+		    "\"if\" directive is not allowed here" },
+		{ "http { server {\nif ($a) {\nlisten 80;\n}\n} }\n", 3,
+		    "\"listen\" directive is not allowed here" },
 		{ "daemon yes;\n", 1, "invalid value \"yes\" in \"daemon\" "
 		    "directive, it must be \"on\" or \"off\"" },
 		{ "worker_processes many;\n", 1,
@@ -1352,7 +1366,7 @@ test_print_directives(void)
 	is_int(lines, n, "one line per directive");
 	ok(well_formed, "every line is name<TAB>contexts");
 	like(out, "daemon\tmain\n", "daemon line");
-	like(out, "\ninclude\tmain,events,http,server,location,types\n",
+	like(out, "\ninclude\tmain,events,http,server,location,types,map,if\n",
 	    "include line lists every context");
 	like(out, "\nworker_connections\tevents\n", "events directive");
 	like(out, "\nlocation\tserver,location\n", "location line");
