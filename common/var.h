@@ -83,7 +83,7 @@ int		 var_names_add(struct arena *, const char *name);
  * of the files var_user_undefined() names one never defined and where
  * it was first used (var_where() tells var.c the current place).
  */
-#define VAR_MAX_USER	1024
+#define VAR_MAX_USER	256
 void		 var_where(const char *file, int line);
 int		 var_is_builtin(const char *name);
 int		 var_user_define(struct arena *, const char *name);

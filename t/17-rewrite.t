@@ -43,6 +43,19 @@ http {
         exact   chained-exact;
         default chained-other;
     }
+    map $uri $vol {
+        volatile;
+        default $uri;
+    }
+    map $uri $kept {
+        default $uri;
+    }
+    map $kept $cycle_a {
+        default $cycle_b;
+    }
+    map $kept $cycle_b {
+        default $cycle_a;
+    }
     map $http_upgrade $connection_upgrade {
         default upgrade;
         ''      close;
@@ -143,6 +156,14 @@ http {
         }
         location /mapuri {
             return 200 "from=$from_uri chained=$chained\n";
+        }
+        location /vol {
+            set $before "$vol|$kept";
+            rewrite ^ /volx;
+            return 200 "before=$before vol=$vol kept=$kept\n";
+        }
+        location /mapcycle {
+            return 200 "a=[$cycle_a]\n";
         }
         location /upgrade {
             return 200 "c=$connection_upgrade\n";
@@ -301,6 +322,8 @@ my @cases = (
 	['/a', 200, "from=uri-a\n"],
 	['/mapuri?k=abc', 200, "from=other:/mapuri chained=chained-exact\n"],
 	['/mapuri?k=x', 200, "from=other:/mapuri chained=chained-other\n"],
+	['/vol', 200, "before=/vol|/vol vol=/volx kept=/vol\n"],
+	['/mapcycle', 200, "a=[]\n"],
 	['/upgrade', 200, "c=close\n"],
 	[['/upgrade', 'localhost', 'GET', "Upgrade: websocket\r\n"], 200, "c=upgrade\n"],
 	['/ep/404', 404, "error page method=GET uri=/err/page\n"],
@@ -398,6 +421,12 @@ my $p = run_cases('portico', $port);
 my $log = $t->error_log;
 like($log, qr/\[error\] .*rewrite or internal redirection cycle while processing "\/cycle2?"/,
     'cycle: nginx\'s log line');
+
+# a map whose value needs itself: empty, and nginx's error line
+{
+	like($t->error_log, qr/\[error\] .*cycle while evaluating variable "cycle_a"/,
+	    'a cycle of maps: logged');
+}
 
 # rewrite_log: notices of each rewrite
 $t->stop;
