@@ -285,6 +285,7 @@ struct gen {
 	struct conf_logfile	*g_logfiles;	/* access logs */
 	int			 g_nuvars;	/* user variables: set, map */
 	struct conf_map		**g_uvar_map;	/* by slot, or NULL */
+	const char		**g_uvar_names;	/* by slot */
 	int			 g_errors;
 };
 

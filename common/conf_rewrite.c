@@ -521,7 +521,7 @@ conf_vars_check(struct conf_parser *cp)
 	struct conf_input in = { NULL, NULL, NULL, 0 };
 	struct conf_map *m;
 	const char *name, *file;
-	int line;
+	int line, i;
 
 	if ((name = var_user_undefined(&file, &line)) != NULL) {
 		in.in_path = file != NULL ? file : g->g_conf_path;
@@ -534,6 +534,12 @@ conf_vars_check(struct conf_parser *cp)
 	g->g_nuvars = var_user_count();
 	g->g_uvar_map = arena_alloc(cp->cp_arena, (g->g_nuvars + 1) *
 	    sizeof(*g->g_uvar_map));
+	/* var.c's table is the last config read, maybe not this one */
+	g->g_uvar_names = arena_alloc(cp->cp_arena, (g->g_nuvars + 1) *
+	    sizeof(*g->g_uvar_names));
+	for (i = 0; i < g->g_nuvars; i++)
+		g->g_uvar_names[i] = arena_strdup(cp->cp_arena,
+		    var_user_name(i));
 	if (g->g_http == NULL)
 		return;
 	for (m = g->g_http->hc_maps; m != NULL; m = m->mp_next)

@@ -344,6 +344,8 @@ my @cases = (
 	['/toint', 200, "internal\n"],
 	['/rec', 404, "rec3\n"],
 	['/ret30x', 302, { location => 'http://localhost:PORT/relative' }],
+	[['/ret30x', 'Other.Name:1234'], 302, { location => 'http://other.name:PORT/relative' }],
+	[['/ret30x', '-'], 302, { location => 'http://127.0.0.1:PORT/relative' }],
 	[['/anything', 'srvret'], 200, "server-level srv /anything\n"],
 	[['/x', 'srvbreak'], 200, "loc uri=/y\n"],
 	['/if/e', 200, "empty\n"],
@@ -380,7 +382,9 @@ sub ask {
 	$host //= 'localhost';
 	$method //= 'GET';
 	$extra //= '';
-	my $raw = http($port, "$method $path HTTP/1.1\r\nHost: $host\r\n"
+	# host "-": an HTTP/1.0 request without Host
+	my $raw = $host eq '-' ? http($port, "$method $path HTTP/1.0\r\n$extra\r\n")
+	    : http($port, "$method $path HTTP/1.1\r\nHost: $host\r\n"
 	    . "Connection: close\r\n$extra\r\n");
 	return parse_response($raw);
 }

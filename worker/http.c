@@ -130,17 +130,25 @@ absolute_prefix(struct conn *c, struct buf *b)
 	const struct gen_listen *gl = c->c_listen;
 	const char *host = r->r_host, *colon;
 	size_t hl = r->r_hostlen;
+	char addr[INET6_ADDRSTRLEN + 2];
 	int port;
 
-	if (hl == 0 && r->r_srv != NULL && r->r_srv->sc_nnames > 0 &&
-	    r->r_srv->sc_names[0][0] != '\0') {
-		host = r->r_srv->sc_names[0];
-		hl = strlen(host);
-	}
+	/* no Host: as nginx, the address the connection came to */
 	if (hl == 0) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
 		host = gl->gl_text;
 		colon = strrchr(host, ':');
 		hl = colon != NULL ? (size_t)(colon - host) : strlen(host);
+		if (getsockname(c->c_fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		    inet_ntop(ss.ss_family, ss.ss_family == AF_INET6 ?
+		    (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr :
+		    (void *)&((struct sockaddr_in *)&ss)->sin_addr, addr,
+		    sizeof(addr)) != NULL) {
+			host = addr;
+			hl = strlen(addr);
+		}
 	}
 	if (gl->gl_addr.ss_family == AF_INET6)
 		port = ntohs(((const struct sockaddr_in6 *)&gl->gl_addr)->

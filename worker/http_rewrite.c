@@ -55,7 +55,7 @@ map_eval(struct conn *c, struct http_uvar *u, const struct conf_map *m)
 	return;
 fail:
 	conn_log(c, LOG_ERR, "no per-request memory left for the map of "
-	    "\"$%s\"", var_user_name(m->mp_slot));
+	    "\"$%s\"", c->c_gen->g_uvar_names[m->mp_slot]);
 	u->uv_state = HTTP_UV_UNSET;
 }
 
@@ -78,7 +78,7 @@ http_rewrite_prepare(struct conn *c, const struct var_tpl *t)
 		u += slot;
 		if (u->uv_state == HTTP_UV_BUSY) {
 			conn_log(c, LOG_ERR, "cycle while evaluating variable "
-			    "\"%s\"", var_user_name(slot));
+			    "\"%s\"", c->c_gen->g_uvar_names[slot]);
 			continue;
 		}
 		if (u->uv_state == HTTP_UV_UNSET || m->mp_volatile)
