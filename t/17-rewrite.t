@@ -389,9 +389,23 @@ sub ask {
 	return parse_response($raw);
 }
 
+# how many answers two pipelined requests get: after some errors (500
+# here) nginx closes the connection, after others (404) it keeps it
+sub pipelined {
+	my ($port, $first) = @_;
+	my $raw = http($port, "GET $first HTTP/1.1\r\nHost: localhost\r\n\r\n"
+	    . "GET /order HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+	return scalar PorticoTest::split_responses($raw);
+}
+
 sub run_cases {
 	my ($name, $port) = @_;
 	my %got;
+	for my $first ('/brk', '/cycle', '/ep/404', '/set?x=1') {
+		my $n = pipelined($port, $first);
+		$got{"pipelined after $first"} = $n;
+		is($n, $first eq '/cycle' ? 1 : 2, "$name: answers to $first then another request");
+	}
 	for my $c (@cases) {
 		my ($req, $status, $want) = @$c;
 		my $label = "$name: " . (ref $req ? join(' ', grep { defined } @$req[0 .. 2]) : $req);
