@@ -67,6 +67,8 @@ enum var_escape {
 	VAR_ESC_NONE = 0,
 	VAR_ESC_DEFAULT,	/* " \ and non-printing bytes as \xHH */
 	VAR_ESC_JSON,
+	VAR_ESC_CAP_ARGS,	/* only $1..$9, percent-encoded as nginx's
+				 * rewrite does in arguments and redirects */
 };
 
 struct var_tpl	*var_compile(struct arena *, const char *src, char *err,

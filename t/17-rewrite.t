@@ -236,6 +236,11 @@ http {
         location /if/y { if ($arg_a) { error_page 404 /if/u; } return 404; }
         location /if/b { if ($arg_a) { break; } return 200 "not broken\n"; }
 
+        location /enc/r/ { rewrite ^/enc/r/(.*)$ http://x/$1 redirect; }
+        location /enc/ra/ { rewrite ^/enc/ra/(.*)$ http://x/p?a=$1 redirect; }
+        location /enc/i/ { rewrite ^/enc/i/(.*)$ /target/$1 last; }
+        location /enc/ia/ { rewrite ^/enc/ia/(.*)$ /show?a=$1 last; }
+
         location /ret30x {
             return 302 /relative;
         }
@@ -343,6 +348,19 @@ my @cases = (
 	['/int', 404, undef],
 	['/toint', 200, "internal\n"],
 	['/rec', 404, "rec3\n"],
+	# captures encoded again as nginx does, when the path was encoded
+	['/enc/r/a%20b', 302, { location => 'http://x/a%20b' }],
+	['/enc/r/a+b', 302, { location => 'http://x/a+b' }],
+	['/enc/r/a&b', 302, { location => 'http://x/a&b' }],
+	['/enc/r/a%3Fb%26c', 302, { location => 'http://x/a?b%26c' }],
+	['/enc/r/%41b%2fc', 302, { location => 'http://x/Ab/c' }],
+	['/enc/r/%C3%A9%25', 302, { location => 'http://x/%C3%A9%25' }],
+	['/enc/ra/a%20b%3C', 302, { location => 'http://x/p?a=a%20b%3C' }],
+	['/enc/ra/a+b', 302, { location => 'http://x/p?a=a%2Bb' }],
+	['/enc/ra/a&b', 302, { location => 'http://x/p?a=a&b' }],
+	['/enc/ra/%7e!', 302, { location => 'http://x/p?a=~!' }],
+	['/enc/i/a%20b', 200, "target uri=/target/a b args= is= ru=/enc/i/a%20b\n"],
+	['/enc/ia/a+b%26', 200, "show uri=/show args=[a=a%2Bb%26] q=[a=a%2Bb%26] is=[?] a=[a%2Bb%26]\n"],
 	['/ret30x', 302, { location => 'http://localhost:PORT/relative' }],
 	[['/ret30x', 'Other.Name:1234'], 302, { location => 'http://other.name:PORT/relative' }],
 	[['/ret30x', '-'], 302, { location => 'http://127.0.0.1:PORT/relative' }],

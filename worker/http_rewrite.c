@@ -105,11 +105,73 @@ rw_log(struct conn *c, const struct conf_loc *l, const char *fmt, ...)
 	conn_log(c, LOG_NOTICE, "%s", msg);
 }
 
+/*
+ * As nginx: when the request's path was percent-encoded (or had a '+'),
+ * captures put into arguments or a redirect are encoded again.
+ */
+static int
+cap_escape(struct conn *c)
+{
+	const struct http_head *h = &c->c_req.r_head;
+	size_t n = strcspn(h->hh_target, "?");
+
+	if (n > h->hh_targetlen)
+		n = h->hh_targetlen;
+	return memchr(h->hh_target, '%', n) != NULL ||
+	    memchr(h->hh_target, '+', n) != NULL ? VAR_ESC_CAP_ARGS :
+	    VAR_ESC_NONE;
+}
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/*
+ * nginx decodes a redirect's path before it is sent, up to the first '?'
+ * (a decoded one too), except what must stay encoded (controls, space,
+ * " # % and non-ASCII).  In place; returns the new length.
+ */
+static size_t
+unescape_redirect(char *s, size_t len)
+{
+	size_t i = 0, o = 0;
+	int hi, lo, ch;
+
+	while (i < len) {
+		if (s[i] == '?')
+			break;
+		if (s[i] == '%' && i + 2 < len && (hi = hexval(
+		    (unsigned char)s[i + 1])) >= 0 && (lo = hexval(
+		    (unsigned char)s[i + 2])) >= 0) {
+			ch = hi << 4 | lo;
+			if (ch == '?') {
+				s[o++] = '?';
+				i += 3;
+				break;
+			}
+			if (ch > '%' && ch < 0x7f) {
+				s[o++] = ch;
+				i += 3;
+				continue;
+			}
+		}
+		s[o++] = s[i++];
+	}
+	memmove(s + o, s + i, len - i);
+	return o + len - i;
+}
+
 /* the redirect a rewrite makes: replacement, then the request's args */
 static int
 rw_redirect(struct conn *c, const struct conf_loc *l, const struct conf_rw *rw)
 {
 	struct http_req *r = &c->c_req;
+	int esc = cap_escape(c);
 	struct buf t;
 	char *loc;
 	size_t len;
@@ -118,11 +180,13 @@ rw_redirect(struct conn *c, const struct conf_loc *l, const struct conf_rw *rw)
 	if (rw->rw_args != NULL)
 		http_rewrite_prepare(c, rw->rw_args);
 	if (http_work_begin(c, &t) == -1 ||
-	    http_var_render_raw(c, rw->rw_uri, &t, VAR_ESC_NONE, 0) == -1)
+	    http_var_render_raw(c, rw->rw_uri, &t, esc, 0) == -1)
 		return -1;
 	if (rw->rw_args != NULL && (http_work_put(&t, "?", 1) == -1 ||
-	    http_var_render_raw(c, rw->rw_args, &t, VAR_ESC_NONE, 0) == -1))
+	    http_var_render_raw(c, rw->rw_args, &t, esc, 0) == -1))
 		return -1;
+	t.b_last = t.b_start + unescape_redirect(t.b_start,
+	    t.b_last - t.b_start);
 	if (rw->rw_add_args && r->r_args != NULL && r->r_argslen > 0 &&
 	    (http_work_put(&t, rw->rw_args != NULL ? "&" : "?", 1) == -1 ||
 	    http_work_put(&t, r->r_args, r->r_argslen) == -1))
@@ -151,8 +215,8 @@ rw_internal(struct conn *c, const struct conf_loc *l, const struct conf_rw *rw)
 	if (rw->rw_args != NULL) {
 		http_rewrite_prepare(c, rw->rw_args);
 		if (http_work_begin(c, &t) == -1 ||
-		    http_var_render_raw(c, rw->rw_args, &t, VAR_ESC_NONE, 0) ==
-		    -1)
+		    http_var_render_raw(c, rw->rw_args, &t, cap_escape(c), 0)
+		    == -1)
 			return -1;
 		if (rw->rw_add_args && r->r_args != NULL && r->r_argslen > 0 &&
 		    (http_work_put(&t, "&", 1) == -1 ||

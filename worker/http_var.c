@@ -302,6 +302,18 @@ put(struct buf *b, const char *s, size_t len)
 	return 0;
 }
 
+/*
+ * What nginx's rewrite percent-encodes in a capture put into arguments
+ * or a redirect (measured on nginx 1.22): controls, space, non-ASCII and
+ * " # % & + ; < > ? \\ ^ ` { | } DEL.
+ */
+static int
+is_arg_unsafe(unsigned char ch)
+{
+	return ch <= 0x20 || ch >= 0x7f || strchr("\"#%&+;<>?\\^`{|}", ch) !=
+	    NULL;
+}
+
 static int
 put_escaped(struct buf *b, const char *s, size_t len, int escape)
 {
@@ -310,6 +322,17 @@ put_escaped(struct buf *b, const char *s, size_t len, int escape)
 
 	if (escape == VAR_ESC_NONE)
 		return put(b, s, len);
+	if (escape == VAR_ESC_CAP_ARGS) {
+		for (i = 0; i < len; i++) {
+			unsigned char ch = s[i];
+			char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+
+			if (is_arg_unsafe(ch) ? put(b, e, 3) == -1 :
+			    put(b, (char *)&ch, 1) == -1)
+				return -1;
+		}
+		return 0;
+	}
 	for (i = 0; i < len; i++) {
 		unsigned char ch = s[i];
 		char e[8];
@@ -371,7 +394,8 @@ http_var_render_raw(struct conn *c, const struct var_tpl *t, struct buf *b,
 				return -1;
 			continue;
 		}
-		if (put_escaped(b, v, len, escape) == -1)
+		if (put_escaped(b, v, len, escape != VAR_ESC_CAP_ARGS ||
+		    vp->vp_var == VAR_CAPTURE ? escape : VAR_ESC_NONE) == -1)
 			return -1;
 	}
 	return 0;
