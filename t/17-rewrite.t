@@ -241,6 +241,12 @@ http {
         location /enc/i/ { rewrite ^/enc/i/(.*)$ /target/$1 last; }
         location /enc/ia/ { rewrite ^/enc/ia/(.*)$ /show?a=$1 last; }
 
+        location /big {
+            client_max_body_size 10;
+            error_page 413 /err/page;
+            return 200 "not too big\n";
+        }
+
         location /ret30x {
             return 302 /relative;
         }
@@ -361,6 +367,8 @@ my @cases = (
 	['/enc/ra/%7e!', 302, { location => 'http://x/p?a=~!' }],
 	['/enc/i/a%20b', 200, "target uri=/target/a b args= is= ru=/enc/i/a%20b\n"],
 	['/enc/ia/a+b%26', 200, "show uri=/show args=[a=a%2Bb%26] q=[a=a%2Bb%26] is=[?] a=[a%2Bb%26]\n"],
+	[['/big', 'localhost', 'POST', "Content-Length: 100\r\n\r\n" . 'x' x 98], 413, "error page method=GET uri=/err/page\n"],
+	[['/big', 'localhost', 'POST', "Content-Length: 5\r\n\r\n12345"], 200, "not too big\n"],
 	['/ret30x', 302, { location => 'http://localhost:PORT/relative' }],
 	[['/ret30x', 'Other.Name:1234'], 302, { location => 'http://other.name:PORT/relative' }],
 	[['/ret30x', '-'], 302, { location => 'http://127.0.0.1:PORT/relative' }],

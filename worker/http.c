@@ -869,7 +869,11 @@ http_process(struct conn *c)
 
 		snprintf(why, sizeof(why), "client intended to send too large "
 		    "body: %lld bytes", (long long)r->r_body_left);
-		return http_fail(c, 413, why);
+		conn_log(c, LOG_INFO, "%s", why);
+		/* an error_page may answer it; the connection closes after */
+		r->r_keepalive = 0;
+		r->r_ret_code = 0;
+		return http_special(c, 413);
 	}
 	/* what of the body is here is checked now: bad framing is a 400 */
 	if (r->r_has_body) {
