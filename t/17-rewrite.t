@@ -241,6 +241,10 @@ http {
         location /enc/i/ { rewrite ^/enc/i/(.*)$ /target/$1 last; }
         location /enc/ia/ { rewrite ^/enc/ia/(.*)$ /show?a=$1 last; }
 
+        location /r500t { return 500 "text\n"; }
+        location /r400 { return 400; }
+        location /r403 { return 403; }
+
         location /big {
             client_max_body_size 10;
             error_page 413 /err/page;
@@ -427,10 +431,12 @@ sub pipelined {
 sub run_cases {
 	my ($name, $port) = @_;
 	my %got;
-	for my $first ('/brk', '/cycle', '/ep/404', '/set?x=1') {
+	my %closes = ('/cycle' => 1, '/r400' => 1);
+	for my $first ('/brk', '/cycle', '/ep/404', '/set?x=1', '/r500t',
+	    '/r400', '/r403') {
 		my $n = pipelined($port, $first);
 		$got{"pipelined after $first"} = $n;
-		is($n, $first eq '/cycle' ? 1 : 2, "$name: answers to $first then another request");
+		is($n, $closes{$first} ? 1 : 2, "$name: answers to $first then another request");
 	}
 	for my $c (@cases) {
 		my ($req, $status, $want) = @$c;
