@@ -478,8 +478,41 @@ like($log, qr/\[error\] .*rewrite or internal redirection cycle while processing
 	    'a cycle of maps: logged');
 }
 
-# rewrite_log: notices of each rewrite
 $t->stop;
+
+# the request's memory is bounded: a rewrite that outgrows it is a 500
+# with a reason in the log, not a crash or a larger allocation
+{
+	my $t4 = PorticoTest->new;
+	my $p4 = $t4->port(0);
+	$t4->write_conf(<<"EOF");
+events {}
+http {
+    server {
+        listen 127.0.0.1:$p4;
+        location /grow/ {
+            rewrite ^(.*)\$ \$1\$1;
+            rewrite ^(.*)\$ \$1\$1;
+            rewrite ^(.*)\$ \$1\$1;
+            rewrite ^(.*)\$ \$1\$1;
+            return 200 "grown\n";
+        }
+    }
+}
+EOF
+	$t4->run;
+	my ($st, undef, $body) = ask($p4, '/grow/' . ('a' x 200));
+	is("$st $body", "200 grown\n", 'a rewrite that fits: served');
+	($st) = ask($p4, '/grow/' . ('a' x 1500));
+	is($st, 500, 'a rewrite larger than the request memory: 500');
+	ok($t4->wait_log(qr/\[error\] .*no per-request memory left for a rewrite/),
+	    'and the reason logged');
+	($st, undef, $body) = ask($p4, '/grow/b');
+	is("$st $body", "200 grown\n", 'the next request is served');
+	$t4->stop;
+}
+
+# rewrite_log: notices of each rewrite
 
 my $t2 = PorticoTest->new;
 my $port2 = $t2->port(0);
