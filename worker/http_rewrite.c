@@ -113,10 +113,9 @@ static int
 cap_escape(struct conn *c)
 {
 	const struct http_head *h = &c->c_req.r_head;
-	size_t n = strcspn(h->hh_target, "?");
+	const char *q = memchr(h->hh_target, '?', h->hh_targetlen);
+	size_t n = q != NULL ? (size_t)(q - h->hh_target) : h->hh_targetlen;
 
-	if (n > h->hh_targetlen)
-		n = h->hh_targetlen;
 	return memchr(h->hh_target, '%', n) != NULL ||
 	    memchr(h->hh_target, '+', n) != NULL ? VAR_ESC_CAP_ARGS :
 	    VAR_ESC_NONE;
