@@ -238,6 +238,7 @@ http {
 
         location /enc/r/ { rewrite ^/enc/r/(.*)$ http://x/$1 redirect; }
         location /enc/ra/ { rewrite ^/enc/ra/(.*)$ http://x/p?a=$1 redirect; }
+        location /enc/n/ { rewrite "^/enc/n/(?<nn>.*)$" http://x/$nn?b=$nn redirect; }
         location /enc/i/ { rewrite ^/enc/i/(.*)$ /target/$1 last; }
         location /enc/ia/ { rewrite ^/enc/ia/(.*)$ /show?a=$1 last; }
 
@@ -369,6 +370,8 @@ my @cases = (
 	['/enc/ra/a+b', 302, { location => 'http://x/p?a=a%2Bb' }],
 	['/enc/ra/a&b', 302, { location => 'http://x/p?a=a&b' }],
 	['/enc/ra/%7e!', 302, { location => 'http://x/p?a=~!' }],
+	# a named capture is a variable: nginx does not encode it again
+	['/enc/n/a%20b', 302, { location => 'http://x/a b?b=a b' }],
 	['/enc/i/a%20b', 200, "target uri=/target/a b args= is= ru=/enc/i/a%20b\n"],
 	['/enc/ia/a+b%26', 200, "show uri=/show args=[a=a%2Bb%26] q=[a=a%2Bb%26] is=[?] a=[a%2Bb%26]\n"],
 	[['/big', 'localhost', 'POST', "Content-Length: 100\r\n\r\n" . 'x' x 98], 413, "error page method=GET uri=/err/page\n"],
