@@ -198,6 +198,9 @@ struct conf_loc {
 	/* rewrite module, error_page: inherited */
 	int		 lc_rewrite_log;
 	int		 lc_recursive_error_pages;
+	int		 lc_absolute_redirect;
+	int		 lc_port_in_redirect;
+	int		 lc_server_name_in_redirect;
 	struct conf_errpage *lc_error_pages;	/* a level's own replace */
 
 	/* inherited */

@@ -48,6 +48,8 @@ conf_loc_new(struct arena *a)
 	struct conf_loc *l = arena_alloc(a, sizeof(*l));
 
 	l->lc_rewrite_log = l->lc_recursive_error_pages = UNSET;
+	l->lc_absolute_redirect = l->lc_port_in_redirect = UNSET;
+	l->lc_server_name_in_redirect = UNSET;
 	l->lc_keepalive_timeout = l->lc_keepalive_header = UNSET;
 	l->lc_keepalive_requests = l->lc_send_timeout = UNSET;
 	l->lc_server_tokens = UNSET;
@@ -773,6 +775,12 @@ const struct conf_cmd conf_cmds[] = {
 	{ "recursive_error_pages", SRV_LOC, 0, 1, 1, set_flag,
 	    OFF_LOC(lc_recursive_error_pages) },
 	{ "internal", CTX_LOCATION, 0, 0, 0, conf_set_internal, CONF_LOC, 0 },
+	{ "absolute_redirect", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_absolute_redirect) },
+	{ "port_in_redirect", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_port_in_redirect) },
+	{ "server_name_in_redirect", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_server_name_in_redirect) },
 	{ "types", SRV_LOC, 1, 0, 0, set_types, CONF_LOC, 0 },
 	{ "default_type", SRV_LOC, 0, 1, 1, set_str,
 	    OFF_LOC(lc_default_type) },

@@ -311,8 +311,8 @@ conf_set_error_page(struct conf_parser *cp, const struct conf_cmd *c,
 	return 0;
 }
 
-/* inherited: rewrite_log, recursive_error_pages, a level's error pages,
- * internal */
+/* inherited: rewrite_log, recursive_error_pages, the *_redirect flags, a
+ * level's error pages, internal */
 void
 conf_rewrite_merge(struct conf_loc *l, const struct conf_loc *p)
 {
@@ -321,6 +321,14 @@ conf_rewrite_merge(struct conf_loc *l, const struct conf_loc *p)
 	if (l->lc_recursive_error_pages == UNSET)
 		l->lc_recursive_error_pages = p != NULL ?
 		    p->lc_recursive_error_pages : 0;
+	if (l->lc_absolute_redirect == UNSET)
+		l->lc_absolute_redirect = p != NULL ? p->lc_absolute_redirect :
+		    1;
+	if (l->lc_port_in_redirect == UNSET)
+		l->lc_port_in_redirect = p != NULL ? p->lc_port_in_redirect : 1;
+	if (l->lc_server_name_in_redirect == UNSET)
+		l->lc_server_name_in_redirect = p != NULL ?
+		    p->lc_server_name_in_redirect : 0;
 	if (l->lc_error_pages == NULL && p != NULL)
 		l->lc_error_pages = p->lc_error_pages;
 	/* as nginx: the locations nested in an internal one are too */

@@ -255,6 +255,10 @@ http {
             return 200 "not too big\n";
         }
 
+        location /noabs { absolute_redirect off; return 302 /rel; }
+        location /noport { port_in_redirect off; rewrite ^ /rel redirect; }
+        location /sname { server_name_in_redirect on; return 301 /rel; }
+
         location /ret30x {
             return 302 /relative;
         }
@@ -384,6 +388,9 @@ my @cases = (
 	[['/big', 'localhost', 'POST', "Content-Length: 100\r\n\r\n" . 'x' x 98], 413, "error page method=GET uri=/err/page\n"],
 	[['/big', 'localhost', 'POST', "Content-Length: 5\r\n\r\n12345"], 200, "not too big\n"],
 	['/ret30x', 302, { location => 'http://localhost:PORT/relative' }],
+	['/noabs', 302, { location => '/rel' }],
+	[['/noport', 'other.name'], 302, { location => 'http://other.name/rel' }],
+	[['/sname', 'other.name'], 301, { location => 'http://localhost:PORT/rel' }],
 	[['/ret30x', 'Other.Name:1234'], 302, { location => 'http://other.name:PORT/relative' }],
 	[['/ret30x', '-'], 302, { location => 'http://127.0.0.1:PORT/relative' }],
 	[['/anything', 'srvret'], 200, "server-level srv /anything\n"],

@@ -120,18 +120,29 @@ keepalive_ok(struct conn *c)
 }
 
 /*
- * As nginx (absolute_redirect, port_in_redirect on; server_name_in_redirect
- * off): "/path" in a Location becomes "http://host[:port]/path".
+ * As nginx, with absolute_redirect on: "/path" in a Location becomes
+ * "http://host[:port]/path", the host of the request (the server's name
+ * with server_name_in_redirect on), the port unless 80 or
+ * port_in_redirect is off.
  */
 static int
 absolute_prefix(struct conn *c, struct buf *b)
 {
 	struct http_req *r = &c->c_req;
+	const struct conf_loc *l = r->r_loc;
 	const struct gen_listen *gl = c->c_listen;
 	const char *host = r->r_host, *colon;
 	size_t hl = r->r_hostlen;
 	char addr[INET6_ADDRSTRLEN + 2];
 	int port;
+
+	if (l != NULL && !l->lc_absolute_redirect)
+		return 0;
+	if (l != NULL && l->lc_server_name_in_redirect && r->r_srv != NULL &&
+	    r->r_srv->sc_nnames > 0) {
+		host = r->r_srv->sc_names[0];
+		hl = strlen(host);
+	}
 
 	/* no Host: as nginx, the address the connection came to */
 	if (hl == 0) {
@@ -158,7 +169,8 @@ absolute_prefix(struct conn *c, struct buf *b)
 		    sin_port);
 	if (out_add(b, "http://", 7) == -1 || out_add(b, host, hl) == -1)
 		return -1;
-	if (port != 80 && out_printf(b, ":%d", port) == -1)
+	if (port != 80 && (l == NULL || l->lc_port_in_redirect) &&
+	    out_printf(b, ":%d", port) == -1)
 		return -1;
 	return 0;
 }
