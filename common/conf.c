@@ -146,8 +146,9 @@ conf_next(struct conf_parser *cp, char *buf, size_t len, int *line)
 			p++;
 		}
 		buf[n] = '\0';
+		/* as nginx: "if ($a = "")": the ")" is the next word */
 		if (p < end && !is_space((unsigned char)*p) &&
-		    !is_special((unsigned char)*p)) {
+		    !is_special((unsigned char)*p) && *p != ')') {
 			cp->cp_line = in->in_line;
 			conf_error(cp, "unexpected \"%c\"", *p);
 			in->in_p = p;
@@ -273,6 +274,16 @@ conf_run(struct conf_parser *cp, int ctx, int argc, char **argv, enum tok t)
 	const struct conf_cmd *c;
 	int block = t == TOK_OPEN;
 
+	var_where(cp->cp_in->in_path, cp->cp_line);
+	if (ctx == CTX_MAP && strcmp(argv[0], "include") != 0) {
+		if (block) {
+			conf_error(cp, "unexpected \"{\"");
+			conf_skip_block(cp);
+			return;
+		}
+		conf_map_entry(cp, argc, argv);
+		return;
+	}
 	if (ctx == CTX_TYPES && strcmp(argv[0], "include") != 0) {
 		if (block) {
 			conf_error(cp, "unexpected \"{\"");
@@ -604,6 +615,9 @@ conf_load(const char *prefix, const char *path, const char *params,
 	if ((f = conf_read_file(&cp, g->g_conf_path)) != NULL)
 		conf_parse_text(&cp, f->cf_path, f->cf_data, f->cf_len,
 		    CTX_MAIN);
+	/* after other errors, a variable's set may be in a skipped block */
+	if (g->g_errors == 0)
+		conf_vars_check(&cp);
 	if (g->g_errors == 0)
 		conf_finish(&cp);
 	if (g->g_errors > 0) {
@@ -629,7 +643,7 @@ conf_ctx_names(int ctx, char *buf, size_t len)
 {
 	static const char *const names[] = {
 		"main", "events", "http", "server", "location", "types",
-		"upstream",
+		"upstream", "map", "if",
 	};
 	size_t i, n = 0;
 

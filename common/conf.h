@@ -24,6 +24,8 @@
 #define CTX_TYPES	0x20
 #define CTX_UPSTREAM	0x40
 #define CTX_ANY		0x7f
+#define CTX_MAP		0x80	/* inside map { }: entries, not directives */
+#define CTX_IF		0x100	/* inside if ( ) { } */
 
 struct conf_main {
 	int		 mc_daemon;
@@ -220,6 +222,94 @@ enum {
 	IMS_BEFORE,
 };
 
+/* rewrite module, map, error_page */
+
+enum rw_op {
+	RW_RETURN = 0,
+	RW_REWRITE,
+	RW_SET,
+	RW_BREAK,
+	RW_IF,
+};
+
+/* the condition of an if */
+enum rw_cond {
+	RW_IF_VAR = 0,		/* ($v): true unless empty or "0" */
+	RW_IF_EQ,		/* ($v = text), != with rw_negate */
+	RW_IF_REGEX,		/* ($v ~ re), ~* !~ !~* */
+};
+
+enum rw_flag {
+	RW_FLAG_NONE = 0,
+	RW_FLAG_LAST,
+	RW_FLAG_BREAK,
+	RW_FLAG_REDIRECT,	/* 302 */
+	RW_FLAG_PERMANENT,	/* 301 */
+};
+
+/* one directive of a level's rewrite-phase program, in config order */
+struct conf_rw {
+	int		 rw_op;
+	int		 rw_code;	/* return */
+	struct var_tpl	*rw_text;	/* return text or URL; set value */
+	struct regex	*rw_regex;	/* rewrite */
+	struct var_tpl	*rw_uri;	/* rewrite: replacement up to '?' */
+	struct var_tpl	*rw_args;	/* after '?', or NULL */
+	int		 rw_flag;
+	int		 rw_redirect;	/* an absolute URL: answered 301/302 */
+	int		 rw_add_args;	/* no trailing '?': keep the args */
+	int		 rw_slot;	/* set: the user variable */
+	int		 rw_set_args;	/* set $args */
+	int		 rw_cond;	/* if: RW_IF_* */
+	int		 rw_negate;	/* if: != !~ !~* */
+	struct var_tpl	*rw_lhs;	/* if: the variable */
+	struct conf_loc	*rw_if;		/* if: the block, its program */
+	struct conf_rw	*rw_next;
+};
+
+/* error_page codes ... [=[code]] target */
+struct conf_errpage {
+	int		 ep_code;
+	int		 ep_overwrite;	/* -1: none; 0: "="; else the code */
+	struct var_tpl	*ep_target;	/* "/uri", "@named" or a URL */
+	int		 ep_named;
+	int		 ep_url;	/* neither '/' nor '@': a redirect */
+	struct conf_errpage *ep_next;
+};
+
+struct conf_map_key {
+	const char	*mk_key;	/* lowercased; wildcards without '*' */
+	size_t		 mk_len;
+	struct var_tpl	*mk_value;
+};
+
+struct conf_map_re {
+	struct regex	*mr_regex;
+	struct var_tpl	*mr_value;
+};
+
+/* map $src $dst { ... } */
+struct conf_map {
+	struct var_tpl	*mp_src;
+	int		 mp_slot;	/* of $dst */
+	int		 mp_hostnames;
+	int		 mp_volatile;
+	struct var_tpl	*mp_default;	/* NULL: empty */
+	struct conf_map_key *mp_exact;	/* sorted by key */
+	int		 mp_nexact;
+	struct conf_map_key *mp_head;	/* "*.a.com", ".a.com": ".a.com" */
+	int		 mp_nhead;
+	struct conf_map_key *mp_tail;	/* "www.a.*": "www.a." */
+	int		 mp_ntail;
+	struct conf_map_re *mp_re;	/* in config order */
+	int		 mp_nre;
+	int		 mp_cap;	/* allocated entries, while parsing */
+	int		 mp_hcap, mp_tcap, mp_rcap;
+	const char	*mp_file;
+	int		 mp_line;
+	struct conf_map	*mp_next;
+};
+
 struct conf_loc {
 	char		*lc_name;
 	int		 lc_match;
@@ -232,8 +322,15 @@ struct conf_loc {
 	int		 lc_line;
 
 	/* rewrite phase: not inherited, as in nginx */
-	int		 lc_return_code;	/* UNSET: none */
-	struct var_tpl	*lc_return_text;
+	struct conf_rw	*lc_rw;			/* return, rewrite, set, break */
+	int		 lc_internal;
+	int		 lc_if;			/* an if block, not a location */
+	struct conf_loc	*lc_ifs;		/* its if blocks, for merging */
+
+	/* rewrite module, error_page: inherited */
+	int		 lc_rewrite_log;
+	int		 lc_recursive_error_pages;
+	struct conf_errpage *lc_error_pages;	/* a level's own replace */
 
 	/* inherited */
 	msec_t		 lc_keepalive_timeout;
@@ -326,6 +423,7 @@ struct conf_http {
 	struct conf_srv		*hc_servers;
 	struct conf_logfmt	*hc_formats;
 	struct conf_upstream	*hc_upstreams;	/* in the order of the file */
+	struct conf_map		*hc_maps;
 };
 
 /* one listening address of the generation, and the servers on it */
@@ -370,6 +468,9 @@ struct gen {
 	struct conf_tempdir	*g_tempdirs;	/* made by the master */
 	struct shm_zone		*g_health;	/* upstream state, the master's;
 						   NULL: not shared */
+	int			 g_nuvars;	/* user variables: set, map */
+	struct conf_map		**g_uvar_map;	/* by slot, or NULL */
+	const char		**g_uvar_names;	/* by slot */
 	int			 g_errors;
 };
 
@@ -396,6 +497,8 @@ struct conf_srv	*conf_find_server(const struct gen_listen *, const char *host,
 struct conf_loc	*conf_find_location(struct conf_loc *srvloc, const char *uri,
 		    size_t len, struct regex_captures *);
 struct conf_loc	*conf_find_named(struct conf_loc *srvloc, const char *name);
+const struct var_tpl *conf_map_find(const struct conf_map *, const char *v,
+		    size_t len, struct regex_captures *);
 const char	*conf_mime_type(const struct conf_loc *, const char *ext,
 		    size_t len);
 

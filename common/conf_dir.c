@@ -47,7 +47,7 @@ conf_loc_new(struct arena *a)
 {
 	struct conf_loc *l = arena_alloc(a, sizeof(*l));
 
-	l->lc_return_code = UNSET;
+	l->lc_rewrite_log = l->lc_recursive_error_pages = UNSET;
 	l->lc_keepalive_timeout = l->lc_keepalive_header = UNSET;
 	l->lc_keepalive_requests = l->lc_send_timeout = UNSET;
 	l->lc_server_tokens = UNSET;
@@ -263,6 +263,10 @@ set_include(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 		ctx = CTX_UPSTREAM;
 	else if (cp->cp_types != NULL)
 		ctx = CTX_TYPES;
+	else if (cp->cp_map != NULL)
+		ctx = CTX_MAP;
+	else if (cp->cp_loc != NULL && cp->cp_loc->lc_if)
+		ctx = CTX_IF;
 	else if (cp->cp_loc != NULL && cp->cp_loc->lc_name != NULL)
 		ctx = CTX_LOCATION;
 	else if (cp->cp_srv != NULL && cp->cp_http != NULL &&
@@ -353,7 +357,7 @@ set_server(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 
 /* compile a pattern of this generation; its named groups become
  * variables */
-static struct regex *
+struct regex *
 conf_regex(struct conf_parser *cp, const char *src, int caseless, char *err,
     size_t errlen)
 {
@@ -780,42 +784,6 @@ set_server_name(struct conf_parser *cp, const struct conf_cmd *c, int argc,
 }
 
 static int
-set_return(struct conf_parser *cp, const struct conf_cmd *c, int argc,
-    char **argv, void *conf)
-{
-	struct conf_loc *l = conf;
-	const char *text = NULL;
-	char err[256];
-	long long code;
-
-	if (l->lc_return_code != UNSET)
-		return dup_error(cp, argv);
-	if (argc == 2 && (str_has_prefix(argv[1], "http://") ||
-	    str_has_prefix(argv[1], "https://") ||
-	    str_has_prefix(argv[1], "$scheme"))) {
-		code = 302;
-		text = argv[1];
-	} else {
-		if (str_parse_int(argv[1], 999, &code) == -1) {
-			conf_error(cp, "invalid return code \"%s\"", argv[1]);
-			return -1;
-		}
-		if (argc > 2)
-			text = argv[2];
-	}
-	l->lc_return_code = code;
-	if (text != NULL) {
-		l->lc_return_text = var_compile(cp->cp_arena, text, err,
-		    sizeof(err));
-		if (l->lc_return_text == NULL) {
-			conf_error(cp, "%s", err);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
 set_keepalive_timeout(struct conf_parser *cp, const struct conf_cmd *c,
     int argc, char **argv, void *conf)
 {
@@ -901,6 +869,7 @@ conf_types_add(struct conf_parser *cp, int argc, char **argv)
 }
 
 #define SRV_LOC	(CTX_HTTP | CTX_SERVER | CTX_LOCATION)
+#define RW_CTX	(CTX_SERVER | CTX_LOCATION | CTX_IF)
 
 const struct conf_cmd conf_cmds[] = {
 	{ "daemon", CTX_MAIN, 0, 1, 1, set_flag, OFF_MAIN(mc_daemon) },
@@ -913,7 +882,8 @@ const struct conf_cmd conf_cmds[] = {
 	{ "pid", CTX_MAIN, 0, 1, 1, set_path, OFF_MAIN(mc_pid) },
 	{ "user", CTX_MAIN, 0, 1, 2, set_user, CONF_MAIN, 0 },
 	{ "error_log", CTX_MAIN, 0, 1, 2, set_error_log, CONF_MAIN, 0 },
-	{ "include", CTX_ANY, 0, 1, 1, set_include, CONF_NONE, 0 },
+	{ "include", CTX_ANY | CTX_MAP | CTX_IF, 0, 1, 1, set_include,
+	    CONF_NONE, 0 },
 	{ "events", CTX_MAIN, 1, 0, 0, set_events, CONF_MAIN, 0 },
 	{ "worker_connections", CTX_EVENTS, 0, 1, 1, set_num,
 	    OFF_MAIN(mc_worker_connections) },
@@ -927,8 +897,21 @@ const struct conf_cmd conf_cmds[] = {
 	    CONF_SRV, 0 },
 	{ "location", CTX_SERVER | CTX_LOCATION, 1, 1, 2, set_location,
 	    CONF_NONE, 0 },
-	{ "return", CTX_SERVER | CTX_LOCATION, 0, 1, 2, set_return,
+	{ "return", RW_CTX, 0, 1, 2, conf_set_return, CONF_LOC, 0 },
+	/* rewrite module, map, error_page */
+	{ "rewrite", RW_CTX, 0, 2, 3, conf_set_rewrite, CONF_LOC, 0 },
+	{ "set", RW_CTX, 0, 2, 2, conf_set_set, CONF_LOC, 0 },
+	{ "break", RW_CTX, 0, 0, 0, conf_set_break, CONF_LOC, 0 },
+	{ "if", CTX_SERVER | CTX_LOCATION, 1, 1, ARGS_ANY, conf_set_if,
 	    CONF_LOC, 0 },
+	{ "rewrite_log", SRV_LOC | CTX_IF, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_rewrite_log) },
+	{ "map", CTX_HTTP, 1, 2, 2, conf_set_map, CONF_NONE, 0 },
+	{ "error_page", SRV_LOC | CTX_IF, 0, 2, ARGS_ANY, conf_set_error_page,
+	    CONF_LOC, 0 },
+	{ "recursive_error_pages", SRV_LOC, 0, 1, 1, set_flag,
+	    OFF_LOC(lc_recursive_error_pages) },
+	{ "internal", CTX_LOCATION, 0, 0, 0, conf_set_internal, CONF_LOC, 0 },
 	{ "types", SRV_LOC, 1, 0, 0, set_types, CONF_LOC, 0 },
 	{ "default_type", SRV_LOC, 0, 1, 1, set_str,
 	    OFF_LOC(lc_default_type) },
@@ -1089,11 +1072,14 @@ merge_loc(struct conf_parser *cp, struct conf_loc *l, const struct conf_loc *p)
 	INHERIT(l, p, lc_lingering_time, 30000);
 	INHERIT(l, p, lc_lingering_timeout, 5000);
 	INHERIT(l, p, lc_reset_timedout, 0);
+	conf_rewrite_merge(l, p);
 	if (l->lc_keepalive_header == UNSET)
 		l->lc_keepalive_header = 0;
 	conf_proxy_merge(cp, l, p);
 	conf_static_merge(l, p);
 	for (ch = l->lc_children; ch != NULL; ch = ch->lc_next)
+		merge_loc(cp, ch, l);
+	for (ch = l->lc_ifs; ch != NULL; ch = ch->lc_next)
 		merge_loc(cp, ch, l);
 }
 

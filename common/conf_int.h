@@ -58,6 +58,7 @@ struct conf_parser {
 	struct conf_loc		*cp_loc;
 	struct conf_types	*cp_types;
 	struct conf_upstream	*cp_ups;	/* inside upstream {} */
+	struct conf_map		*cp_map;	/* inside map { } */
 };
 
 extern const struct conf_cmd conf_cmds[];
@@ -76,6 +77,29 @@ struct conf_main *conf_main_new(struct arena *);
 struct conf_srv	*conf_srv_new(struct arena *);
 struct conf_loc	*conf_loc_new(struct arena *);
 int	 conf_finish(struct conf_parser *);
+
+/* conf_rewrite.c */
+int	 conf_set_return(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_rewrite(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_set(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_break(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_if(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_internal(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_error_page(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_set_map(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_map_entry(struct conf_parser *, int argc, char **argv);
+void	 conf_vars_check(struct conf_parser *);
+void	 conf_rewrite_merge(struct conf_loc *, const struct conf_loc *);
+struct regex *conf_regex(struct conf_parser *, const char *src, int caseless,
+	    char *err, size_t errlen);
 
 /* conf_log.c */
 int	 conf_set_log_format(struct conf_parser *, const struct conf_cmd *,

@@ -55,6 +55,7 @@ static const char *const var_names[VAR_NVARS] = {
 	[VAR_UPSTREAM_HTTP_] = "upstream_http_",
 	[VAR_CAPTURE] = "1..9",
 	[VAR_NAMED] = "(named capture)",
+	[VAR_USER] = "(user variable)",
 };
 
 #define VAR_MAX_NAMES	256
@@ -62,10 +63,110 @@ static const char *const var_names[VAR_NVARS] = {
 static const char *names[VAR_MAX_NAMES];
 static int nnames;
 
+struct user_var {
+	const char	*uv_name;
+	int		 uv_defined;
+	const char	*uv_file;	/* of the first use */
+	int		 uv_line;
+};
+
+static struct user_var users[VAR_MAX_USER];
+static int nusers;
+static const char *where_file;
+static int where_line;
+
 void
 var_names_reset(void)
 {
 	nnames = 0;
+	nusers = 0;
+	where_file = NULL;
+	where_line = 0;
+}
+
+void
+var_where(const char *file, int line)
+{
+	where_file = file;
+	where_line = line;
+}
+
+static int
+user_find(const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < nusers; i++)
+		if (strlen(users[i].uv_name) == len &&
+		    memcmp(users[i].uv_name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+/* a slot for name, defined or not yet; -1 when the table is full */
+static int
+user_slot(struct arena *a, const char *name, size_t len)
+{
+	int i = user_find(name, len);
+
+	if (i >= 0)
+		return i;
+	if (nusers == VAR_MAX_USER)
+		return -1;
+	users[nusers].uv_name = arena_strndup(a, name, len);
+	users[nusers].uv_defined = 0;
+	users[nusers].uv_file = where_file != NULL ? arena_strdup(a,
+	    where_file) : NULL;
+	users[nusers].uv_line = where_line;
+	return nusers++;
+}
+
+int
+var_user_define(struct arena *a, const char *name)
+{
+	int i = user_slot(a, name, strlen(name));
+
+	if (i >= 0)
+		users[i].uv_defined = 1;
+	return i;
+}
+
+int
+var_user_count(void)
+{
+	return nusers;
+}
+
+const char *
+var_user_name(int slot)
+{
+	return slot >= 0 && slot < nusers ? users[slot].uv_name : "?";
+}
+
+/* a named group of a regex read later is the same variable, as in nginx */
+static int
+is_capture_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nnames; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+const char *
+var_user_undefined(const char **file, int *line)
+{
+	int i;
+
+	for (i = 0; i < nusers; i++)
+		if (!users[i].uv_defined && !is_capture_name(users[i].uv_name)) {
+			*file = users[i].uv_file;
+			*line = users[i].uv_line;
+			return users[i].uv_name;
+		}
+	return NULL;
 }
 
 /* a named group of a regex becomes a variable, as in nginx */
@@ -96,9 +197,14 @@ var_lookup(const char *name, size_t len)
 {
 	int i;
 
-	/* "query_string" is another name for "args" */
+	/* "query_string" is another name for "args", "document_uri" for
+	 * "uri" */
 	if (len == 12 && memcmp(name, "query_string", 12) == 0)
 		return VAR_ARGS;
+	if (len == 12 && memcmp(name, "document_uri", 12) == 0)
+		return VAR_URI;
+	if (user_find(name, len) >= 0)
+		return VAR_USER;
 	if (len > 5 && memcmp(name, "http_", 5) == 0)
 		return VAR_HTTP_;
 	if (len > 7 && memcmp(name, "cookie_", 7) == 0)
@@ -116,7 +222,17 @@ var_lookup(const char *name, size_t len)
 	for (i = 0; i < nnames; i++)
 		if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
 			return VAR_NAMED;
-	return -1;
+	/* unknown here: maybe a "set" or "map" further on */
+	return VAR_USER;
+}
+
+/* is name (without '$') a variable of portico's own, or a capture */
+int
+var_is_builtin(const char *name)
+{
+	size_t len = strlen(name);
+
+	return user_find(name, len) < 0 && var_lookup(name, len) != VAR_USER;
 }
 
 static int
@@ -166,6 +282,10 @@ var_compile(struct arena *a, const char *src, char *err, size_t errlen)
 				return NULL;
 			}
 			nlen = p++ - name;
+		} else if (*p >= '1' && *p <= '9') {
+			/* as nginx: "$1x" is capture 1, then "x" */
+			name = p++;
+			nlen = 1;
 		} else {
 			name = p;
 			while (is_name_char((unsigned char)*p))
@@ -177,11 +297,7 @@ var_compile(struct arena *a, const char *src, char *err, size_t errlen)
 			    src);
 			return NULL;
 		}
-		if ((id = var_lookup(name, nlen)) == -1) {
-			snprintf(err, errlen, "unknown \"%.*s\" variable",
-			    (int)nlen, name);
-			return NULL;
-		}
+		id = var_lookup(name, nlen);
 		t->vt_parts[n].vp_var = id;
 		if (id == VAR_HTTP_ || id == VAR_COOKIE_ || id == VAR_ARG_ ||
 		    id == VAR_UPSTREAM_HTTP_) {
@@ -195,6 +311,16 @@ var_compile(struct arena *a, const char *src, char *err, size_t errlen)
 		} else if (id == VAR_NAMED) {
 			t->vt_parts[n].vp_str = arena_strndup(a, name, nlen);
 			t->vt_parts[n].vp_len = nlen;
+		} else if (id == VAR_USER) {
+			int slot = user_slot(a, name, nlen);
+
+			if (slot == -1) {
+				snprintf(err, errlen, "too many variables (at "
+				    "most %d)", VAR_MAX_USER);
+				return NULL;
+			}
+			t->vt_parts[n].vp_str = users[slot].uv_name;
+			t->vt_parts[n].vp_len = slot;
 		}
 		n++;
 		t->vt_has_vars = 1;

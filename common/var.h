@@ -59,6 +59,7 @@ enum var_id {
 	VAR_UPSTREAM_HTTP_,	/* $upstream_http_<name> */
 	VAR_CAPTURE,		/* $1..$9: vp_len holds the number */
 	VAR_NAMED,		/* a named regex group: vp_str holds it */
+	VAR_USER,		/* set or map: vp_len holds the slot */
 	VAR_NVARS
 };
 
@@ -80,6 +81,8 @@ enum var_escape {
 	VAR_ESC_NONE = 0,
 	VAR_ESC_DEFAULT,	/* " \ and non-printing bytes as \xHH */
 	VAR_ESC_JSON,
+	VAR_ESC_CAP_ARGS,	/* only $1..$9, percent-encoded as nginx's
+				 * rewrite does in arguments and redirects */
 };
 
 struct var_tpl	*var_compile(struct arena *, const char *src, char *err,
@@ -89,5 +92,19 @@ const char	*var_name(int id);
 /* named regex groups seen so far in the config being read */
 void		 var_names_reset(void);
 int		 var_names_add(struct arena *, const char *name);
+
+/*
+ * User variables ("set", "map"), numbered in slots.  A name used before
+ * its "set" or "map" is read gets a slot too, as in nginx; at the end
+ * of the files var_user_undefined() names one never defined and where
+ * it was first used (var_where() tells var.c the current place).
+ */
+#define VAR_MAX_USER	256
+void		 var_where(const char *file, int line);
+int		 var_is_builtin(const char *name);
+int		 var_user_define(struct arena *, const char *name);
+int		 var_user_count(void);
+const char	*var_user_name(int slot);
+const char	*var_user_undefined(const char **file, int *line);
 
 #endif

@@ -128,16 +128,16 @@ EOF
 	my ($code, $out, $err) = $t->capture([$bin, '-L']);
 	is($code, 0, '-L exits 0');
 	my @lines = split /\n/, $out;
-	my $ctx = qr/(?:main|events|http|server|location|types|upstream)/;
+	my $ctx = qr/(?:main|events|http|server|location|types|upstream|map|if)/;
 	my @bad = grep { !/^[a-z][a-z0-9_]*\t$ctx(?:,$ctx)*$/ } @lines;
 	ok(@lines > 20 && !@bad, '-L: "name<TAB>ctx,ctx" lines')
 	    or diag("bad lines: @bad");
 	my %seen;
 	my @dups = grep { $seen{(split /\t/)[0]}++ } @lines;
 	ok(!@dups, '-L lists each directive once') or diag("@dups");
-	for my $want ("listen\tserver", "include\tmain,events,http,server,location,types,upstream",
+	for my $want ("listen\tserver", "include\tmain,events,http,server,location,types,upstream,map,if",
 	    "worker_processes\tmain", "location\tserver,location",
-	    "worker_connections\tevents", "return\tserver,location") {
+	    "worker_connections\tevents", "return\tserver,location,if", "map\thttp", "if\tserver,location") {
 		ok((grep { $_ eq $want } @lines), "-L has \"$want\"")
 		    or diag($out);
 	}

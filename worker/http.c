@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "log.h"
 #include "http_proxy.h"
+#include "http_rewrite.h"
 #include "http_var.h"
 
 struct status_text {
@@ -166,10 +167,14 @@ http_head_open(struct conn *c, int status)
 {
 	struct http_req *r = &c->c_req;
 	const struct conf_loc *l = r->r_loc;
-	const char *text = status_text(status);
+	const char *text;
 	int tokens = l != NULL ? l->lc_server_tokens : 1;
 	struct buf *b;
 
+	/* a file served as an error page goes with the error's status */
+	if (r->r_err_status != 0 && status == 200)
+		status = r->r_err_status;
+	text = status_text(status);
 	r->r_status = status;
 	r->r_keepalive = http_keepalive_ok(c);
 	if (c->c_out == NULL && (c->c_out = buf_get(CONN_OUTBUF)) == NULL)
@@ -233,16 +238,22 @@ http_head_close(struct conn *c)
  */
 static int
 respond(struct conn *c, int status, const char *ctype,
-    const struct var_tpl *body_tpl, const struct var_tpl *location)
+    const struct var_tpl *body_tpl, const char *location, size_t loclen)
 {
 	struct http_req *r = &c->c_req;
 	const struct conf_loc *l = r->r_loc;
 	struct buf *b, *body;
-	const char *text = status_text(status);
+	const char *text, *title;
 	int tokens = l != NULL ? l->lc_server_tokens : 1;
 	size_t blen = 0;
 	char page[1024];
 
+	/* the answer to an error page carries the error's status */
+	if (r->r_err_status != 0)
+		status = r->r_err_status;
+	text = status_text(status);
+	/* nginx's page says "Found" where its status line does not */
+	title = status == 302 ? "Found" : text;
 	if (http_head_open(c, status) == -1)
 		return -1;
 	b = c->c_out;
@@ -262,7 +273,7 @@ respond(struct conn *c, int status, const char *ctype,
 		int n = snprintf(page, sizeof(page),
 		    "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
 		    "<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>"
-		    "\r\n</body>\r\n</html>\r\n", status, text, status, text,
+		    "\r\n</body>\r\n</html>\r\n", status, title, status, title,
 		    tokens ? PORTICO_VER : PORTICO_NAME);
 
 		blen = n;
@@ -275,26 +286,20 @@ respond(struct conn *c, int status, const char *ctype,
 	    out_printf(b, "Content-Length: %zu\r\n", blen) == -1)
 		return -1;
 	if (location != NULL) {
-		char *url, origin[512];
-		size_t ol, ul;
+		char origin[512];
+		size_t ol;
 
 		if (out_add(b, "Location: ", 10) == -1)
 			return -1;
-		url = b->b_last;
-		if (http_var_render(c, location, b, VAR_ESC_NONE, 0) == -1)
-			return -1;
 		/* as nginx: a path becomes an absolute URL (absolute_redirect) */
-		ul = b->b_last - url;
-		if (ul > 0 && url[0] == '/' && l != NULL &&
+		if (loclen > 0 && location[0] == '/' && l != NULL &&
 		    l->lc_absolute_redirect) {
 			ol = http_static_origin(c, origin, sizeof(origin));
-			if (ol == SIZE_MAX || (size_t)(b->b_end - b->b_last) < ol)
+			if (ol == SIZE_MAX || out_add(b, origin, ol) == -1)
 				return -1;
-			memmove(url + ol, url, ul);
-			memcpy(url, origin, ol);
-			b->b_last += ol;
 		}
-		if (out_add(b, "\r\n", 2) == -1)
+		if (out_add(b, location, loclen) == -1 ||
+		    out_add(b, "\r\n", 2) == -1)
 			return -1;
 	}
 	if (http_head_close(c) == -1)
@@ -363,7 +368,7 @@ http_error(struct conn *c, int status, const char *reason)
 		conn_log(c, LOG_INFO, "%s", reason);
 	r->r_keepalive = 0;
 	/* an error decides keep-alive: respond() must not turn it on */
-	if (respond(c, status, NULL, NULL, NULL) == -1) {
+	if (respond(c, status, NULL, NULL, NULL, 0) == -1) {
 		if (c->c_out != NULL)
 			c->c_out->b_pos = c->c_out->b_last = c->c_out->b_start;
 		return -1;
@@ -618,49 +623,196 @@ body_precheck(struct conn *c)
 	r->r_body_checked = 1;
 	if ((rc = http_body_discard(c)) == -1)
 		return http_fail(c, 400, r->r_chunk.hc_reason);
-	if (rc == 0 && r->r_expect && r->r_head.hh_version == 11)
+	/* only a body that will be read is asked for (not before a 413) */
+	if (rc == 0 && r->r_expect && r->r_head.hh_version == 11 &&
+	    r->r_keepalive)
 		r->r_continue = 1;
 	return 0;
 }
 
-/*
- * A response made by portico for status (an error, a redirect without a
- * URL, 404 when nothing serves the URI): the standard page.  This is
- * where error_page is consulted.  Returns the next state.
- */
-int
-http_special(struct conn *c, int status)
+/* the per-request memory: URIs of redirects and rewrites, variables */
+void *
+http_work_alloc(struct conn *c, size_t size)
 {
+	struct buf *b;
+	size_t pad;
+	char *p;
+
+	if (c->c_redirect == NULL &&
+	    (c->c_redirect = buf_get(HTTP_WORK_BUF)) == NULL)
+		return NULL;
+	b = c->c_redirect;
+	pad = (8 - ((uintptr_t)b->b_last & 7)) & 7;
+	if ((size_t)(b->b_end - b->b_last) < pad + size)
+		return NULL;
+	p = b->b_last + pad;
+	b->b_last = p + size;
+	memset(p, 0, size);
+	return p;
+}
+
+/* tail: the free rest of the memory, to append to, then http_work_end() */
+int
+http_work_begin(struct conn *c, struct buf *tail)
+{
+	if (c->c_redirect == NULL &&
+	    (c->c_redirect = buf_get(HTTP_WORK_BUF)) == NULL)
+		return -1;
+	tail->b_start = tail->b_pos = tail->b_last = c->c_redirect->b_last;
+	tail->b_end = c->c_redirect->b_end;
+	tail->b_next = NULL;
+	return 0;
+}
+
+int
+http_work_put(struct buf *tail, const char *s, size_t len)
+{
+	return out_add(tail, s, len);
+}
+
+/* keep what was appended, NUL-terminated; NULL when it did not fit */
+char *
+http_work_end(struct conn *c, struct buf *tail, size_t *len)
+{
+	if (tail->b_last >= tail->b_end)
+		return NULL;
+	*tail->b_last = '\0';
+	*len = tail->b_last - tail->b_start;
+	c->c_redirect->b_last = tail->b_last + 1;
+	return tail->b_start;
+}
+
+char *
+http_work_render(struct conn *c, const struct var_tpl *t, size_t *len)
+{
+	struct buf tail;
+
+	http_rewrite_prepare(c, t);
+	if (http_work_begin(c, &tail) == -1 ||
+	    http_var_render_raw(c, t, &tail, VAR_ESC_NONE, 0) == -1)
+		return NULL;
+	return http_work_end(c, &tail, len);
+}
+
+static int
+plain_page(struct conn *c, int status)
+{
+	struct http_req *r = &c->c_req;
 	int rc;
 
+	r->r_err_status = 0;
+	/* as nginx: after these the connection is not kept alive */
+	if (status == 400 || status == 413 || status == 414 || status == 500 ||
+	    status == 501)
+		r->r_keepalive = 0;
 	if ((rc = body_precheck(c)) != 0)
 		return rc;
-	if (respond(c, status, NULL, NULL, NULL) == -1)
+	if (respond(c, status, NULL, NULL, NULL, 0) == -1)
 		return http_fail(c, 500, "the response does not fit the "
 		    "output buffer");
 	return CS_SEND;
 }
 
-/* "return code [text|URL]" */
+/*
+ * error_page: the target answers instead, with the error's status
+ * unless "=" says otherwise.  A URI is served as a GET (a HEAD stays a
+ * HEAD), a named location keeps the method, a URL is a redirect.
+ */
 static int
-http_return(struct conn *c, const struct conf_loc *l)
+error_page(struct conn *c, const struct conf_errpage *ep, int status)
 {
-	int rc;
+	struct http_req *r = &c->c_req;
+	struct conf_loc *named;
+	char *target;
+	size_t len;
+	int code;
+
+	r->r_err_status = ep->ep_overwrite >= 0 ? ep->ep_overwrite : status;
+	if ((target = http_work_render(c, ep->ep_target, &len)) == NULL) {
+		conn_log(c, LOG_ERR, "no per-request memory left for "
+		    "error_page \"%s\"", ep->ep_target->vt_src);
+		return plain_page(c, 500);
+	}
+	if (ep->ep_url) {
+		code = ep->ep_overwrite;
+		if (!is_redirect(code))
+			code = 302;
+		r->r_err_status = 0;
+		if (respond(c, code, NULL, NULL, target, len) == -1)
+			return plain_page(c, 500);
+		return CS_SEND;
+	}
+	if (ep->ep_named) {
+		if ((named = conf_find_named(r->r_srv->sc_loc, target)) ==
+		    NULL) {
+			conn_log(c, LOG_ERR, "could not find named location "
+			    "\"%s\"", target);
+			return plain_page(c, 500);
+		}
+		return http_named_redirect(c, named);
+	}
+	if (!r->r_head_only) {
+		r->r_method = "GET";
+		r->r_methodlen = 3;
+	}
+	return http_internal_redirect(c, target, len);
+}
+
+/*
+ * A response made by portico for status (an error, a redirect without a
+ * URL, 404 when nothing serves the URI): the location's error_page for
+ * it, or the standard page.  Returns the next state.
+ */
+int
+http_special(struct conn *c, int status)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_loc *l = r->r_loc;
+	const struct conf_errpage *ep;
+
+	if (l != NULL && l->lc_error_pages != NULL && !r->r_error_page &&
+	    r->r_redirects <= HTTP_MAX_REDIRECTS) {
+		/* recursive_error_pages off: an error of the page is plain */
+		if (!l->lc_recursive_error_pages)
+			r->r_error_page = 1;
+		for (ep = l->lc_error_pages; ep != NULL; ep = ep->ep_next)
+			if (ep->ep_code == status)
+				return error_page(c, ep, status);
+	}
+	return plain_page(c, status);
+}
+
+/* the answer the rewrite phase chose: return, or a rewrite's redirect */
+static int
+http_answer(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_loc *l = r->r_loc;
+	const struct var_tpl *text = r->r_ret_text;
+	const char *loc = r->r_ret_loc;
+	size_t len = r->r_ret_loclen;
+	int code = r->r_ret_code, rc;
 
 	if ((rc = body_precheck(c)) != 0)
 		return rc;
-	if (l->lc_return_code == 444) {
+	/* an error page may run the rewrite phase again */
+	r->r_ret_code = 0;
+	r->r_ret_text = NULL;
+	r->r_ret_loc = NULL;
+	if (code == 444) {
 		conn_log(c, LOG_INFO, "closing the connection (return 444)");
 		return CS_CLOSE;
 	}
-	if (is_redirect(l->lc_return_code) && l->lc_return_text)
-		rc = respond(c, l->lc_return_code, NULL, NULL,
-		    l->lc_return_text);
-	else if (l->lc_return_text == NULL)
-		return http_special(c, l->lc_return_code);
+	if (loc == NULL && is_redirect(code) && text != NULL &&
+	    (loc = http_work_render(c, text, &len)) == NULL)
+		return http_fail(c, 500, "no per-request memory left for "
+		    "the redirect");
+	if (loc != NULL)
+		rc = respond(c, code, NULL, NULL, loc, len);
+	else if (text == NULL)
+		return http_special(c, code);
 	else
-		rc = respond(c, l->lc_return_code, l->lc_default_type,
-		    l->lc_return_text, NULL);
+		rc = respond(c, code, l->lc_default_type, text, NULL, 0);
 	if (rc == -1)
 		return http_fail(c, 500, "the response does not fit the "
 		    "output buffer");
@@ -669,18 +821,39 @@ http_return(struct conn *c, const struct conf_loc *l)
 
 /*
  * The phases of a location, as nginx orders them: rewrite (return,
- * rewrite, set), then content (return's answer, static files, proxying).
- * Runs again after an internal redirect.
+ * rewrite, set, break in config order; a rewrite with "last", or one
+ * without a flag, looks the location up again), try_files, then content
+ * (proxying or static files).  Runs again after an internal redirect.
  */
 static int
 http_run_location(struct conn *c)
 {
-	const struct conf_loc *l = c->c_req.r_loc;
+	struct http_req *r = &c->c_req;
+	const struct conf_loc *l;
 	int rc;
 
-	/* rewrite phase */
-	if (l->lc_return_code != UNSET)
-		return http_return(c, l);
+	/* the server's rewrite phase may have chosen the answer */
+	if (r->r_ret_code != 0)
+		return http_answer(c);
+	for (;;) {
+		/* an internal location is for redirects and rewrites only */
+		if (r->r_loc->lc_internal && !r->r_internal)
+			return http_special(c, 404);
+		rc = http_rewrite_run(c, r->r_loc);
+		if (rc == HTTP_RW_ANSWER)
+			return http_answer(c);
+		if (rc == HTTP_RW_NEXT)
+			break;
+		if (++r->r_redirects > HTTP_MAX_REDIRECTS) {
+			conn_log(c, LOG_ERR, "rewrite or internal redirection "
+			    "cycle while processing \"%.*s\"",
+			    (int)MIN(r->r_pathlen, 256), r->r_path);
+			return http_special(c, 500);
+		}
+		r->r_loc = conf_find_location(r->r_srv->sc_loc, r->r_path,
+		    r->r_pathlen, &r->r_cap);
+	}
+	l = r->r_loc;
 	/* try_files phase: a file found becomes $uri, in this location */
 	if (l->lc_try != NULL && (rc = http_static_try_files(c)) != -1)
 		return rc;
@@ -690,11 +863,23 @@ http_run_location(struct conn *c)
 	return http_static_handler(c);
 }
 
+/* the server's rewrite phase, then the location for the URI */
+static void
+http_find_location(struct conn *c)
+{
+	struct http_req *r = &c->c_req;
+
+	r->r_loc = r->r_srv->sc_loc;
+	if (http_rewrite_run(c, r->r_srv->sc_loc) != HTTP_RW_ANSWER)
+		r->r_loc = conf_find_location(r->r_srv->sc_loc, r->r_path,
+		    r->r_pathlen, &r->r_cap);
+}
+
 /*
  * Serve the request again for another URI ("/path[?args]"), as error_page
- * and try_files do: the location is looked up anew and its phases run.
- * The URI is copied; it is used as given, not decoded again.  Returns the
- * next state.
+ * and try_files do: the server's rewrite phase runs again, the location
+ * is looked up anew and its phases run.  The URI is copied; it is used
+ * as given, not decoded again.  Returns the next state.
  */
 int
 http_internal_redirect(struct conn *c, const char *uri, size_t len)
@@ -707,26 +892,27 @@ http_internal_redirect(struct conn *c, const char *uri, size_t len)
 		conn_log(c, LOG_ERR, "rewrite or internal redirection cycle "
 		    "while internally redirecting to \"%.*s\"", (int)MIN(len,
 		    256), uri);
-		return http_fail(c, 500, NULL);
+		return http_special(c, 500);
 	}
-	if (c->c_redirect == NULL &&
-	    (c->c_redirect = buf_get(HTTP_REDIRECT_BUF)) == NULL)
-		return http_fail(c, 500, "out of memory for a buffer");
 	if (len == 0 || uri[0] != '/' || len >= HTTP_REDIRECT_BUF) {
 		conn_log(c, LOG_ERR, "invalid internal redirect to \"%.*s\"",
 		    (int)MIN(len, 256), uri);
-		return http_fail(c, 500, NULL);
+		return http_special(c, 500);
 	}
-	/* uri may point into the buffer itself: move, not copy */
-	p = c->c_redirect->b_start;
-	memmove(p, uri, len);
+	/* new memory: uri may be in the request's memory already */
+	if ((p = http_work_alloc(c, len + 1)) == NULL) {
+		conn_log(c, LOG_ERR, "no per-request memory left for an "
+		    "internal redirect");
+		return http_special(c, 500);
+	}
+	memcpy(p, uri, len);
 	q = memchr(p, '?', len);
 	r->r_path = p;
 	r->r_pathlen = q != NULL ? (size_t)(q - p) : len;
 	r->r_args = q != NULL ? q + 1 : NULL;
 	r->r_argslen = q != NULL ? len - (q + 1 - p) : 0;
-	r->r_loc = conf_find_location(r->r_srv->sc_loc, r->r_path,
-	    r->r_pathlen, &r->r_cap);
+	r->r_internal = 1;
+	http_find_location(c);
 	return http_run_location(c);
 }
 
@@ -740,8 +926,9 @@ http_named_redirect(struct conn *c, struct conf_loc *named)
 		conn_log(c, LOG_ERR, "rewrite or internal redirection cycle "
 		    "while redirect to named location \"%s\"",
 		    named->lc_name);
-		return http_fail(c, 500, NULL);
+		return http_special(c, 500);
 	}
+	r->r_internal = 1;
 	r->r_loc = named;
 	return http_run_location(c);
 }
@@ -768,11 +955,8 @@ http_process(struct conn *c)
 
 	r->r_srv = conf_find_server(c->c_listen, r->r_host, r->r_hostlen,
 	    &r->r_cap);
-	r->r_loc = r->r_srv->sc_loc;
 	/* the server's rewrite phase runs before any location is chosen */
-	if (r->r_srv->sc_loc->lc_return_code == UNSET)
-		r->r_loc = conf_find_location(r->r_srv->sc_loc, r->r_path,
-		    r->r_pathlen, &r->r_cap);
+	http_find_location(c);
 	c->c_action = NULL;
 	if (r->r_body_left > r->r_loc->lc_client_max_body_size &&
 	    r->r_loc->lc_client_max_body_size > 0) {
@@ -780,7 +964,11 @@ http_process(struct conn *c)
 
 		snprintf(why, sizeof(why), "client intended to send too large "
 		    "body: %lld bytes", (long long)r->r_body_left);
-		return http_fail(c, 413, why);
+		conn_log(c, LOG_INFO, "%s", why);
+		/* an error_page may answer it; the connection closes after */
+		r->r_keepalive = 0;
+		r->r_ret_code = 0;
+		return http_special(c, 413);
 	}
 	return http_run_location(c);
 }

@@ -11,10 +11,24 @@
 #include "http_static.h"
 
 struct conn;
+struct buf;
 
 /* internal redirects (error_page, try_files, rewrite) per request */
 #define HTTP_MAX_REDIRECTS	10
-#define HTTP_REDIRECT_BUF	4096
+#define HTTP_REDIRECT_BUF	4096	/* longest URI of a redirect */
+/* per request: URIs of redirects and rewrites, variables (c_redirect) */
+#define HTTP_WORK_BUF		16384
+
+/* a user variable's value in one request ("set", "map") */
+struct http_uvar {
+	const char		*uv_val;
+	size_t			 uv_len;
+	int			 uv_state;	/* HTTP_UV_* */
+};
+
+#define HTTP_UV_UNSET	0
+#define HTTP_UV_SET	1
+#define HTTP_UV_BUSY	2	/* a map being evaluated: a cycle */
 
 struct http_req {
 	struct http_head	 r_head;
@@ -43,6 +57,17 @@ struct http_req {
 	int			 r_body_checked; /* body_precheck() ran */
 	const char		*r_head0;	/* where the head began in c_in */
 	struct buf		*r_headbuf;	/* the head, once moved */
+	int			 r_internal;	/* redirected or rewritten */
+	int			 r_err_status;	/* error_page: the status sent */
+	int			 r_error_page;	/* an error page is served */
+	const char		*r_method;	/* GET after error_page */
+	size_t			 r_methodlen;
+	struct http_uvar	*r_uvars;	/* by slot, in c_redirect */
+	/* the answer the rewrite phase chose (return, rewrite redirect) */
+	int			 r_ret_code;	/* 0: none */
+	const struct var_tpl	*r_ret_text;
+	const char		*r_ret_loc;	/* a rewrite's redirect URL */
+	size_t			 r_ret_loclen;
 	char			 r_id[33];	/* $request_id, made on use */
 	struct regex_captures	 r_cap;		/* of the last regex match */
 	struct conf_srv		*r_srv;
@@ -71,5 +96,11 @@ int	 http_head_open(struct conn *, int status);
 int	 http_head_printf(struct conn *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 http_head_close(struct conn *);
+/* the per-request memory (c_redirect): NULL when it is full */
+void	*http_work_alloc(struct conn *, size_t);
+int	 http_work_begin(struct conn *, struct buf *tail);
+int	 http_work_put(struct buf *tail, const char *, size_t);
+char	*http_work_end(struct conn *, struct buf *tail, size_t *len);
+char	*http_work_render(struct conn *, const struct var_tpl *, size_t *len);
 
 #endif

@@ -577,7 +577,9 @@ px_build_request(struct conn *c, struct proxy *px, struct buf *b)
 	size_t start;
 	int i, n;
 
-	if (px_put(b, r->r_head.hh_method, r->r_head.hh_methodlen) == -1 ||
+	/* after an error_page redirect the method is GET, as in nginx */
+	if ((r->r_method != NULL ? px_put(b, r->r_method, r->r_methodlen) :
+	    px_put(b, r->r_head.hh_method, r->r_head.hh_methodlen)) == -1 ||
 	    px_put(b, " ", 1) == -1)
 		return -1;
 	start = b->b_last - b->b_start;

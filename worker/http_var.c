@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "http_proxy.h"
+#include "http_rewrite.h"
 #include "http_var.h"
 #include "regex.h"
 
@@ -181,6 +182,11 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		*len = strlen(*v);
 		return 1;
 	case VAR_REQUEST_METHOD:
+		if (r->r_method != NULL) {
+			*v = r->r_method;
+			*len = r->r_methodlen;
+			return 1;
+		}
 		*v = r->r_head.hh_method;
 		*len = r->r_head.hh_methodlen;
 		return r->r_head.hh_version != 0;
@@ -309,6 +315,17 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		return regex_capture(&r->r_cap, (int)vp->vp_len, v, len);
 	case VAR_NAMED:
 		return regex_named(&r->r_cap, vp->vp_str, v, len);
+	case VAR_USER: {
+		const struct http_uvar *u = http_rewrite_uvar(c,
+		    (int)vp->vp_len);
+
+		/* never set: a named capture of the same name, as in nginx */
+		if (u == NULL || u->uv_state != HTTP_UV_SET)
+			return regex_named(&r->r_cap, vp->vp_str, v, len);
+		*v = u->uv_val;
+		*len = u->uv_len;
+		return 1;
+	}
 	}
 	if (n < 0 || (size_t)n >= tmplen)
 		return 0;
@@ -326,6 +343,18 @@ put(struct buf *b, const char *s, size_t len)
 	return 0;
 }
 
+/*
+ * What nginx's rewrite percent-encodes in a capture put into arguments
+ * or a redirect (measured on nginx 1.22): controls, space, non-ASCII and
+ * " # % & + ; < > ? \\ ^ ` { | } DEL.
+ */
+static int
+is_arg_unsafe(unsigned char ch)
+{
+	return ch <= 0x20 || ch >= 0x7f || strchr("\"#%&+;<>?\\^`{|}", ch) !=
+	    NULL;
+}
+
 static int
 put_escaped(struct buf *b, const char *s, size_t len, int escape)
 {
@@ -334,6 +363,17 @@ put_escaped(struct buf *b, const char *s, size_t len, int escape)
 
 	if (escape == VAR_ESC_NONE)
 		return put(b, s, len);
+	if (escape == VAR_ESC_CAP_ARGS) {
+		for (i = 0; i < len; i++) {
+			unsigned char ch = s[i];
+			char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+
+			if (is_arg_unsafe(ch) ? put(b, e, 3) == -1 :
+			    put(b, (char *)&ch, 1) == -1)
+				return -1;
+		}
+		return 0;
+	}
 	for (i = 0; i < len; i++) {
 		unsigned char ch = s[i];
 		char e[8];
@@ -367,6 +407,14 @@ put_escaped(struct buf *b, const char *s, size_t len, int escape)
 
 int
 http_var_render(struct conn *c, const struct var_tpl *t, struct buf *b,
+    int escape, int dash)
+{
+	http_rewrite_prepare(c, t);
+	return http_var_render_raw(c, t, b, escape, dash);
+}
+
+int
+http_var_render_raw(struct conn *c, const struct var_tpl *t, struct buf *b,
     int escape, int dash)
 {
 	char tmp[64];
@@ -417,7 +465,8 @@ http_var_render(struct conn *c, const struct var_tpl *t, struct buf *b,
 				return -1;
 			continue;
 		}
-		if (put_escaped(b, v, len, escape) == -1)
+		if (put_escaped(b, v, len, escape != VAR_ESC_CAP_ARGS ||
+		    vp->vp_var == VAR_CAPTURE ? escape : VAR_ESC_NONE) == -1)
 			return -1;
 	}
 	return 0;

@@ -15,6 +15,10 @@
 int	 http_var_render(struct conn *, const struct var_tpl *, struct buf *b,
 	    int escape, int dash);
 
+/* the same without evaluating the maps first (http_rewrite_prepare) */
+int	 http_var_render_raw(struct conn *, const struct var_tpl *,
+	    struct buf *b, int escape, int dash);
+
 /* is the template's value empty or "0" (access_log if=) */
 int	 http_var_is_false(struct conn *, const struct var_tpl *);
 

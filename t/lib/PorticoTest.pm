@@ -138,9 +138,11 @@ sub cmd {
 sub env_setup {
 	my ($self) = @_;
 	if ($ENV{PORTICO_SANITIZE}) {
-		$ENV{ASAN_OPTIONS} = "log_path=$self->{dir}/asan:"
+		# in logs/, which workers running as nobody (tests run as
+		# root) can write: a report they could not write was lost
+		$ENV{ASAN_OPTIONS} = "log_path=$self->{dir}/logs/asan:"
 		    . "detect_leaks=1:abort_on_error=0";
-		$ENV{UBSAN_OPTIONS} = "log_path=$self->{dir}/ubsan:"
+		$ENV{UBSAN_OPTIONS} = "log_path=$self->{dir}/logs/ubsan:"
 		    . "print_stacktrace=1:halt_on_error=1";
 	}
 }
@@ -291,7 +293,7 @@ sub check_log {
 		next if grep { $line =~ $_ } @{ $self->{allow} };
 		push @bad, $line;
 	}
-	for my $f (glob("$self->{dir}/asan.* $self->{dir}/ubsan.*")) {
+	for my $f (glob("$self->{dir}/logs/asan.* $self->{dir}/logs/ubsan.*")) {
 		push @bad, "sanitizer report $f:\n" . slurp($f);
 	}
 	my $err = slurp("$self->{dir}/stderr.log");
@@ -579,7 +581,7 @@ sub wait_ready {
 # tests whose runs are not all followed by $t->stop)
 sub sanitizer_clean {
 	my ($self) = @_;
-	my @f = glob("$self->{dir}/asan.* $self->{dir}/ubsan.*");
+	my @f = glob("$self->{dir}/logs/asan.* $self->{dir}/logs/ubsan.*");
 	ok(!@f, 'no sanitizer report') or diag(join("\n", map { slurp($_) } @f));
 }
 

@@ -10,6 +10,12 @@
 #include "../../common/conf_dir.c"
 #include "tap.h"
 
+/* the first op of a level's rewrite program, when it is a return */
+#define RET_CODE(l)	((l)->lc_rw != NULL && (l)->lc_rw->rw_op == RW_RETURN \
+	? (l)->lc_rw->rw_code : UNSET)
+#define RET_TEXT(l)	((l)->lc_rw != NULL && (l)->lc_rw->rw_op == RW_RETURN \
+	? (l)->lc_rw->rw_text : NULL)
+
 #include <arpa/inet.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -392,7 +398,7 @@ test_defaults(void)
 	is_int(l->lc_server_tokens, 1, "default server_tokens on");
 	is_str(l->lc_default_type, "text/plain", "default default_type");
 	ok(l->lc_types == NULL, "no types by default");
-	is_int(l->lc_return_code, UNSET, "no return by default");
+	is_int(RET_CODE(l), UNSET, "no return by default");
 	is_int(g->g_nlistens, 1, "one listen");
 	is_str(g->g_listens[0].gl_text, "0.0.0.0:8000",
 	    "default listen *:8000 when not root");
@@ -580,13 +586,13 @@ test_inheritance(void)
 	is_int(a->lc_server_tokens, 1, "sibling keeps the default");
 	is_str(a->lc_default_type, "text/html", "default_type from http");
 	is_str(bcd->lc_default_type, "a/b", "default_type from parent");
-	is_int(s->sc_loc->lc_return_code, 403, "server-level return");
-	is_int(a->lc_return_code, UNSET, "server return not inherited");
-	is_int(b->lc_return_code, 204, "location return");
-	is_int(bc->lc_return_code, UNSET, "location return not inherited");
-	ok(bc->lc_return_text == NULL, "nor its text");
-	ok(b->lc_return_text != NULL &&
-	    strcmp(b->lc_return_text->vt_src, "b") == 0, "return text kept");
+	is_int(RET_CODE(s->sc_loc), 403, "server-level return");
+	is_int(RET_CODE(a), UNSET, "server return not inherited");
+	is_int(RET_CODE(b), 204, "location return");
+	is_int(RET_CODE(bc), UNSET, "location return not inherited");
+	ok(RET_TEXT(bc) == NULL, "nor its text");
+	ok(RET_TEXT(b) != NULL &&
+	    strcmp(RET_TEXT(b)->vt_src, "b") == 0, "return text kept");
 	conf_free(g);
 }
 
@@ -606,7 +612,7 @@ test_return(void)
 	if (g == NULL)
 		return;
 	l = child_loc(nth_server(g, 0)->sc_loc, "/a");
-	t = l->lc_return_text;
+	t = RET_TEXT(l);
 	ok(t != NULL && t->vt_nparts == 3 && t->vt_has_vars &&
 	    t->vt_parts[0].vp_var == VAR_HOST &&
 	    t->vt_parts[1].vp_var == VAR_LITERAL &&
@@ -615,13 +621,13 @@ test_return(void)
 	    strcmp(t->vt_parts[2].vp_str, "x_y") == 0,
 	    "return text compiled with ${host} from a quoted word");
 	l = child_loc(nth_server(g, 0)->sc_loc, "/b");
-	ok(l->lc_return_code == 302 && l->lc_return_text != NULL &&
-	    l->lc_return_text->vt_nparts == 3, "bare URL is a 302");
+	ok(RET_CODE(l) == 302 && RET_TEXT(l) != NULL &&
+	    RET_TEXT(l)->vt_nparts == 3, "bare URL is a 302");
 	l = child_loc(nth_server(g, 0)->sc_loc, "/c");
-	ok(l->lc_return_code == 301 && l->lc_return_text != NULL &&
-	    !l->lc_return_text->vt_has_vars, "code and URL");
+	ok(RET_CODE(l) == 301 && RET_TEXT(l) != NULL &&
+	    !RET_TEXT(l)->vt_has_vars, "code and URL");
 	l = child_loc(nth_server(g, 0)->sc_loc, "/d");
-	ok(l->lc_return_code == 444 && l->lc_return_text == NULL,
+	ok(RET_CODE(l) == 444 && RET_TEXT(l) == NULL,
 	    "code alone");
 	conf_free(g);
 }
@@ -676,8 +682,40 @@ test_errors(void)
 		    "(at most 4)" },
 		{ "http {\nkeepalive_timeout 1;\nkeepalive_timeout 2;\n}\n", 3,
 		    "\"keepalive_timeout\" directive is duplicate" },
-		{ "http { server {\nreturn 200;\nreturn 204;\n} }\n", 3,
-		    "\"return\" directive is duplicate" },
+		{ "http { server {\nrewrite ^ /x bogus;\n} }\n", 2,
+		    "invalid parameter \"bogus\"" },
+		{ "http { server {\nset foo 1;\n} }\n", 2,
+		    "invalid variable name \"foo\"" },
+		{ "http { server {\nset $uri 1;\n} }\n", 2,
+		    "the duplicate \"uri\" variable" },
+		{ "http { server {\nerror_page 200 /x;\n} }\n", 2,
+		    "value \"200\" must be between 300 and 599" },
+		{ "http { server {\nerror_page 404 =x /x;\n} }\n", 2,
+		    "invalid value \"=x\"" },
+		{ "http {\nmap $uri $m {\na 1;\na 2;\n}\n}\n", 4,
+		    "conflicting parameter \"a\"" },
+		{ "http {\nmap $uri $m {\ndefault 1;\ndefault 2;\n}\n}\n", 4,
+		    "duplicate default map parameter" },
+		{ "http {\nmap $uri $m {\na 1 2;\n}\n}\n", 3,
+		    "invalid number of the map parameters" },
+		{ "http {\nmap $uri $m {\nhostnames;\nw.*.com 1;\n}\n}\n", 4,
+		    "invalid hostname or wildcard \"w.*.com\"" },
+		{ "http {\nserver {\nreturn 200 $nope;\n}\n}\n", 3,
+		    "unknown \"nope\" variable" },
+		{ "http { server {\nif $a { }\n} }\n", 2,
+		    "invalid condition \"$a\"" },
+		{ "http { server {\nif (a) { }\n} }\n", 2,
+		    "invalid condition \"(a)\"" },
+		{ "http { server {\nif ($a = b c) { }\n} }\n", 2,
+		    "invalid condition \"($a\"" },
+		{ "http { server {\nif ($a < b) { }\n} }\n", 2,
+		    "unexpected \"<\" in condition" },
+		{ "http { server {\nif (-f $uri) { }\n} }\n", 2,
+		    "the file tests of \"if\" (-f) are not supported yet" },
+		{ "http { server {\nif ($a) {\nif ($b) { }\n}\n} }\n", 3,
+		    "\"if\" directive is not allowed here" },
+		{ "http { server {\nif ($a) {\nlisten 80;\n}\n} }\n", 3,
+		    "\"listen\" directive is not allowed here" },
 		{ "daemon yes;\n", 1, "invalid value \"yes\" in \"daemon\" "
 		    "directive, it must be \"on\" or \"off\"" },
 		{ "worker_processes many;\n", 1,
@@ -903,7 +941,7 @@ test_include(void)
 	    strcmp(s->sc_names[3], "c2") == 0,
 	    "glob matches read in sorted order, in server context");
 	l = child_loc(s->sc_loc, "/x");
-	ok(l != NULL && l->lc_return_code == 204,
+	ok(l != NULL && RET_CODE(l) == 204,
 	    "include in a location: location context");
 	for (f = g->g_files, i = 0; f != NULL; f = f->cf_next, i++) {
 		static const char *const order[] = {
@@ -1429,7 +1467,7 @@ test_print_directives(void)
 	    "a name of two directives: one line, both contexts");
 	ok(well_formed, "every line is name<TAB>contexts");
 	like(out, "daemon\tmain\n", "daemon line");
-	like(out, "\ninclude\tmain,events,http,server,location,types,upstream\n",
+	like(out, "\ninclude\tmain,events,http,server,location,types,upstream,map,if\n",
 	    "include line lists every context");
 	like(out, "\nworker_connections\tevents\n", "events directive");
 	like(out, "\nlocation\tserver,location\n", "location line");

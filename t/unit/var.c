@@ -109,9 +109,6 @@ main(void)
 	static const struct {
 		const char *src, *msg;
 	} bad[] = {
-		{ "$foo", "unknown \"foo\" variable" },
-		{ "a $hostx b", "unknown \"hostx\" variable" },
-		{ "$http_", "unknown \"http_\" variable" },
 		{ "${host", "the closing bracket in \"host\" variable is "
 		    "missing" },
 		{ "${host-x}", "the closing bracket in \"host\" variable is "
@@ -152,8 +149,47 @@ main(void)
 		    "$http_x_y: name after http_");
 	}
 	/* a short error buffer is truncated, not overrun */
-	ok(compile(a, "$nosuchvariable", err, sizeof(err)) == NULL &&
+	ok(compile(a, "${nosuchvariable", err, sizeof(err)) == NULL &&
 	    strlen(err) == sizeof(err) - 1, "error text fits errlen");
+
+	/*
+	 * An unknown name is a user variable ("set", "map") that may be
+	 * defined further on; one never defined is named at the end, with
+	 * where it was first used.
+	 */
+	{
+		const char *file = NULL, *name;
+		int line = 0;
+
+		var_names_reset();
+		var_where("x.conf", 7);
+		t = compile(a, "a $hostx b $foo", err, sizeof(err));
+		ok(t != NULL && t->vt_nparts == 4 &&
+		    t->vt_parts[1].vp_var == VAR_USER &&
+		    t->vt_parts[3].vp_var == VAR_USER &&
+		    t->vt_parts[1].vp_len == 0 && t->vt_parts[3].vp_len == 1,
+		    "unknown names compile to user variable slots 0 and 1");
+		t = compile(a, "$http_", err, sizeof(err));
+		ok(t != NULL && t->vt_parts[0].vp_var == VAR_USER,
+		    "$http_ alone is no header: a user variable");
+		name = var_user_undefined(&file, &line);
+		is_str(name, "hostx", "first undefined variable named");
+		is_str(file, "x.conf", "with the file of its first use");
+		is_int(line, 7, "and the line");
+		is_int(var_user_define(a, "hostx"), 0, "set $hostx: slot 0");
+		is_int(var_user_define(a, "http_"), 2, "set $http_: slot 2");
+		is_str(var_user_undefined(&file, &line), "foo",
+		    "then $foo is the undefined one");
+		var_names_add(a, "foo");
+		ok(var_user_undefined(&file, &line) == NULL,
+		    "a named capture read later defines it");
+		ok(var_is_builtin("uri") && var_is_builtin("http_host") &&
+		    !var_is_builtin("hostx") && !var_is_builtin("newname"),
+		    "var_is_builtin");
+		is_int(var_user_count(), 3, "three user variables");
+		var_names_reset();
+		is_int(var_user_count(), 0, "reset empties the table");
+	}
 
 	is_str(var_name(VAR_HOST), "host", "var_name");
 	is_str(var_name(VAR_HTTP_), "http_", "var_name http_");
