@@ -124,10 +124,6 @@ int	 conf_proxy_set_redirect(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 int	 conf_proxy_set_buffers(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
-int	 conf_proxy_set_temp_path(struct conf_parser *,
-	    const struct conf_cmd *, int, char **, void *);
-int	 conf_proxy_set_body_temp(struct conf_parser *,
-	    const struct conf_cmd *, int, char **, void *);
 int	 conf_proxy_set_ignore(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 int	 conf_proxy_set_next(struct conf_parser *, const struct conf_cmd *,

@@ -92,32 +92,6 @@ conf_proxy_set_buffers(struct conf_parser *cp, const struct conf_cmd *c,
 	return 0;
 }
 
-int
-conf_proxy_set_temp_path(struct conf_parser *cp, const struct conf_cmd *c,
-    int argc, char **argv, void *conf)
-{
-	struct conf_proxy *px = &((struct conf_loc *)conf)->lc_px;
-
-	if (px->px_temp_path != NULL)
-		return px_dup(cp, argv);
-	if ((px->px_temp_path = conf_full_path(cp, argv[1], 0)) == NULL)
-		return -1;
-	return 0;
-}
-
-int
-conf_proxy_set_body_temp(struct conf_parser *cp, const struct conf_cmd *c,
-    int argc, char **argv, void *conf)
-{
-	struct conf_proxy *px = &((struct conf_loc *)conf)->lc_px;
-
-	if (px->px_body_temp != NULL)
-		return px_dup(cp, argv);
-	if ((px->px_body_temp = conf_full_path(cp, argv[1], 0)) == NULL)
-		return -1;
-	return 0;
-}
-
 /*
  * The master makes each temporary directory that a proxy_pass location
  * uses (0700) and gives it to the workers' user; an existing one is
