@@ -16,12 +16,13 @@
 
 static struct balance **rts;
 static int nrts;
+static struct arena *ups_arena;	/* the balancers' memory, for the life
+					   of the worker */
 
 int
 ups_init(struct gen *g)
 {
 	struct conf_upstream *u;
-	struct arena *a;
 	uint64_t seed;
 	int n = 0;
 
@@ -32,13 +33,13 @@ ups_init(struct gen *g)
 	if (n == 0)
 		return 0;
 	if ((rts = calloc(n, sizeof(*rts))) == NULL ||
-	    (a = arena_new()) == NULL)
+	    (ups_arena = arena_new()) == NULL)
 		return -1;
 	nrts = n;
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
 	for (u = g->g_http->hc_upstreams; u != NULL; u = u->u_next)
-		if ((rts[u->u_index] = shm_health_balancer(g->g_health, u, a,
+		if ((rts[u->u_index] = shm_health_balancer(g->g_health, u, ups_arena,
 		    seed + u->u_index)) == NULL)
 			return -1;
 	return 0;
