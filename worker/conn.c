@@ -752,7 +752,7 @@ step_close(struct conn *c)
 	if (c->c_reqp != NULL) {
 		http_log_request(c);
 		http_proxy_release(c);
-		http_static_reset(c);
+		http_req_reset(c);
 		conn_req_put(c);
 	}
 	timer_cancel(&c->c_timer);

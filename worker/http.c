@@ -69,14 +69,13 @@ http_req_reset(struct conn *c)
 	struct http_req *r = &c->c_req;
 
 	http_static_reset(c);
+	buf_put(r->r_headbuf);
 	memset(r, 0, sizeof(*r));
 	c->c_scan = 0;
 	buf_put(c->c_scratch);
 	c->c_scratch = NULL;
 	buf_put(c->c_redirect);
 	c->c_redirect = NULL;
-	buf_put(r->r_headbuf);
-	r->r_headbuf = NULL;
 }
 
 /*
