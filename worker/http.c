@@ -127,6 +127,24 @@ out_add(struct buf *b, const char *s, size_t len)
 	return 0;
 }
 
+/* the head's fields are written without printf: it is on every answer */
+static int
+out_str(struct buf *b, const char *s)
+{
+	return out_add(b, s, strlen(s));
+}
+
+static int
+out_num(struct buf *b, uint64_t n)
+{
+	char d[24], *p = d + sizeof(d);
+
+	do
+		*--p = '0' + n % 10;
+	while ((n /= 10) != 0);
+	return out_add(b, p, d + sizeof(d) - p);
+}
+
 static int
 out_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -184,9 +202,13 @@ http_head_open(struct conn *c, int status)
 	if (r->r_continue && out_add(b, "HTTP/1.1 100 Continue\r\n\r\n", 25) ==
 	    -1)
 		return -1;
-	return out_printf(b, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n",
-	    status, text ? text : "", tokens ? PORTICO_VER : PORTICO_NAME,
-	    clock_http_date());
+	return out_add(b, "HTTP/1.1 ", 9) == -1 || out_num(b, status) == -1 ||
+	    out_add(b, " ", 1) == -1 || out_str(b, text ? text : "") == -1 ||
+	    out_add(b, "\r\nServer: ", 10) == -1 ||
+	    out_str(b, tokens ? PORTICO_VER : PORTICO_NAME) == -1 ||
+	    out_add(b, "\r\nDate: ", 8) == -1 ||
+	    out_str(b, clock_http_date()) == -1 ||
+	    out_add(b, "\r\n", 2) == -1 ? -1 : 0;
 }
 
 int
@@ -279,10 +301,12 @@ respond(struct conn *c, int status, const char *ctype,
 		ctype = "text/html";
 	}
 	if (ctype != NULL && (blen > 0 || body_tpl != NULL) &&
-	    out_printf(b, "Content-Type: %s\r\n", ctype) == -1)
+	    (out_add(b, "Content-Type: ", 14) == -1 || out_str(b, ctype) == -1 ||
+	    out_add(b, "\r\n", 2) == -1))
 		return -1;
 	if (status != 204 && status != 304 &&
-	    out_printf(b, "Content-Length: %zu\r\n", blen) == -1)
+	    (out_add(b, "Content-Length: ", 16) == -1 || out_num(b, blen) == -1 ||
+	    out_add(b, "\r\n", 2) == -1))
 		return -1;
 	if (location != NULL) {
 		char origin[512];
