@@ -5,6 +5,7 @@ package PorticoLB;
 #
 #   my @b = ka_get($port, [ '/?k=1', '/?k=2' ]);    # bodies, in order
 #   my @r = ka_get($port, '/', 500);                # 500 times '/'
+#   my @s = ka_get($port, '/', 5, want_status => 1);
 #   my %n = tally(@b);                              # body => count
 #   reload_wait($t, $conf_text, $nworkers);         # HUP, new workers up
 #
@@ -59,9 +60,10 @@ sub read_one {
 }
 
 sub ka_get {
-	my ($port, $paths, $n, %o) = @_;
+	my ($port, $paths, @rest) = @_;
+	my $n = ref $paths ? undef : shift @rest;
+	my %o = @rest;
 	my @paths = ref $paths ? @$paths : (($paths) x $n);
-	%o = (%o, %$n) if ref $n eq 'HASH';
 	local $SIG{PIPE} = 'IGNORE';
 	my @out;
 	my $s;
