@@ -30,21 +30,42 @@ sub conf {
 		    . "return 200 \"$NAMES[$_]\"; }\n" } 0 .. $n - 1);
 	$ups =~ s/%%([a-d])%%/'127.0.0.1:%%PORT_' . (1 + ord($1) - ord('a')) . '%%'/ge;
 	my $wp = $o{workers} // 1;
+	# with two workers, reuseport spreads the connections over both, and
+	# the proxy's access log names the worker of each request
+	my ($rp, $log) = $wp > 1 ? (' reuseport', "access_log logs/p.log p;")
+	    : ('', '');
 	return <<"EOF";
 worker_processes $wp;
 events { worker_connections 256; }
 http {
     access_log off;
+    log_format p '\$pid \$upstream_addr';
 $names
     upstream u {
 $ups
     }
     server {
-        listen 127.0.0.1:%%PORT_0%%;
+        listen 127.0.0.1:%%PORT_0%%$rp;
+        $log
         location / { proxy_pass http://u; }
     }
 }
 EOF
+}
+
+# the workers named in the proxy's access log
+sub log_pids {
+	my ($t) = @_;
+	my %p = map { (split / /)[0] => 1 } grep { length }
+	    split /\n/, slurp($t->dir . '/logs/p.log');
+	return scalar keys %p;
+}
+
+# $n requests, each on a connection of its own
+sub each_new {
+	my ($t, $n) = @_;
+	return map { my @r = PorticoTest::http_get($t->port(0), '/');
+	    $r[0] == 200 ? $r[2] : "ERR $r[0]" } 1 .. $n;
 }
 
 sub start {
@@ -225,6 +246,24 @@ scenario('least_conn' => sub {
 	$st->stop;
 });
 
+scenario('least_conn, two workers' => sub {
+	my ($t) = @_;
+	my $st = holder_stub($t);
+	start($t, "least_conn;\nserver " . $st->addr . ";\nserver %%b%%;",
+	    workers => 2);
+	my $held = hold_on_stub($t, $st);
+	ok($held, 'a request held open on the stub peer') or return;
+	$st->clear;
+	my @b = each_new($t, 60);
+	is_deeply({ tally(@b) }, { b => 60 },
+	    'least_conn counts connections across workers: 60 requests on '
+	    . 'new connections, all to b');
+	ok(wait_until(sub { log_pids($t) == 2 }, 3), '... served by both workers');
+	ok(release($t, $held), 'the held request is answered');
+	$t->stop;
+	$st->stop;
+});
+
 scenario('max_conns' => sub {
 	my ($t) = @_;
 	my $st = holder_stub($t);
@@ -246,6 +285,25 @@ scenario('max_conns' => sub {
 });
 
 # ---------------------------------------------------------------------
+scenario('max_conns, two workers' => sub {
+	my ($t) = @_;
+	my $st = holder_stub($t);
+	start($t, "server " . $st->addr . " max_conns=1;\nserver %%b%%;",
+	    workers => 2);
+	my $held = hold_on_stub($t, $st);
+	ok($held, 'a request held open on the stub peer (max_conns=1)')
+	    or return;
+	$st->clear;
+	my @b = each_new($t, 60);
+	is_deeply({ tally(@b) }, { b => 60 },
+	    'max_conns counts across workers: 60 requests on new connections, '
+	    . 'all to b');
+	ok(wait_until(sub { log_pids($t) == 2 }, 3), '... served by both workers');
+	ok(release($t, $held), 'the held request is answered');
+	$t->stop;
+	$st->stop;
+});
+
 scenario('random' => sub {
 	my ($t) = @_;
 	start($t, "random;\nserver %%a%% weight=5;\nserver %%b%%;\nserver %%c%%;");
