@@ -106,6 +106,42 @@ EOF
 	$t->stop;
 });
 
+scenario('fail_timeout' => sub {
+	my ($t) = @_;
+	$t->not_listening(2);
+	$t->write_conf(<<'EOF');
+worker_processes 1;
+events { worker_connections 256; }
+http {
+    access_log off;
+    server { listen 127.0.0.1:%%PORT_1%%; return 200 "live"; }
+    upstream u {
+        server 127.0.0.1:%%PORT_2%% max_fails=1 fail_timeout=1s;
+        server 127.0.0.1:%%PORT_1%% max_fails=1 fail_timeout=1s;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location / { proxy_pass http://u; }
+    }
+}
+EOF
+	$t->run;
+	my @b = ka_get($t->port(0), '/', 2);
+	is_deeply(\@b, [ 'live', 'live' ], 'the dead peer is tried, then skipped');
+	is(count_fail($t), 1, 'one connect() failure');
+	my $t0 = time;
+	my @all;
+	ok(wait_until(sub { push @all, ka_get($t->port(0), '/', 1);
+	    count_fail($t) >= 2 }, 5), 'the dead peer is tried again');
+	my $secs = time - $t0;
+	ok($secs > 0.8 && $secs < 2.5,
+	    sprintf('... once fail_timeout=1s has passed (%.2f s)', $secs));
+	is(count_fail($t), 2, '... once');
+	is(scalar(grep { $_ ne 'live' } @all), 0,
+	    'every request answered by the live peer (' . scalar(@all) . ')');
+	$t->stop;
+});
+
 # ---------------------------------------------------------------------
 scenario('retries and their limits' => sub {
 	my ($t) = @_;
