@@ -358,6 +358,23 @@ scenario('ip_hash' => sub {
 		    "the same peer as nginx ($peer)");
 		$ng->stop;
 	}
+	# that peer marked down: it keeps its place, the client goes to
+	# another one, always the same
+	my $ups2 = $ups =~ s/(server %%$peer%%);/$1 down;/r;
+	ok(reload_wait($t, conf($ups2)), "reloaded with $peer down");
+	@b = ();
+	push @b, ka_get($t->port(0), '/', 50) for 1 .. 4;
+	%n = tally(@b);
+	my ($other) = keys %n;
+	ok(keys(%n) == 1 && $other ne $peer,
+	    "$peer down: all 200 requests to one other peer") or diag(shares(@b));
+	SKIP: {
+		my $ng = nginx_for($t, $ups2) or skip('no nginx', 1);
+		my @ng = ka_get($ng->port, '/', 20);
+		is_deeply({ tally(@ng) }, { $other => 20 },
+		    "... the same as nginx's ($other)");
+		$ng->stop;
+	}
 	$t->stop;
 });
 
@@ -376,6 +393,9 @@ scenario('hash $arg_k' => sub {
 	is_deeply(\@again, \@b, 'the same key goes to the same peer');
 	my @one = ka_get($t->port(0), '/?k=fixed', 100);
 	is(scalar(keys %{{ tally(@one) }}), 1, 'one key, 100 times: one peer');
+	my @empty = ka_get($t->port(0), '/', 300);
+	is_deeply({ tally(@empty) }, { a => 100, b => 100, c => 100 },
+	    'an empty key: round-robin');
 	SKIP: {
 		my $ng = nginx_for($t, $ups) or skip('no nginx', 1);
 		my @ng = ka_get($ng->port, \@KEYS);
@@ -420,6 +440,16 @@ scenario('hash $arg_k consistent' => sub {
 	is(scalar(@bad), 0, 'only the keys that were on d moved')
 	    or diag(scalar(@bad) . " others moved, e.g. $KEYS[$bad[0]]: "
 	    . "$b[$bad[0]] -> $after[$bad[0]]");
+	SKIP: {
+		my $ng = nginx_for($t, "hash \$arg_k consistent;\nserver %%a%%;\n"
+		    . "server %%b%%;\nserver %%c%%;") or skip('no nginx', 1);
+		my @ng = ka_get($ng->port, \@KEYS);
+		my @diff = grep { $ng[$_] ne $after[$_] } 0 .. $#KEYS;
+		is(scalar(@diff), 0, '... each to the same peer as with nginx')
+		    or diag(scalar(@diff) . " differ, first $KEYS[$diff[0]]: "
+		    . "portico $after[$diff[0]], nginx $ng[$diff[0]]");
+		$ng->stop;
+	}
 	$t->stop;
 });
 
