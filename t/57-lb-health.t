@@ -443,6 +443,44 @@ EOF
 	$_->stop for $s, $m;
 });
 
+scenario('health_check port=' => sub {
+	my ($t) = @_;
+	my $s = health_stub($t, 's');	# its own /health: 500
+	my $sa = $s->addr;
+	$t->write_conf(<<"EOF");
+worker_processes 1;
+events { worker_connections 256; }
+http {
+    access_log off;
+    server { listen 127.0.0.1:%%PORT_1%%; return 200 "live"; }
+    server {
+        listen 127.0.0.1:%%PORT_3%%;
+        access_log logs/hc.log;
+        location = /health { return 200 "ok"; }
+    }
+    upstream hp {
+        server $sa;
+        server 127.0.0.1:%%PORT_1%%;
+        health_check interval=300ms uri=/health port=%%PORT_3%%;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location / { proxy_pass http://hp; }
+    }
+}
+EOF
+	$t->run;
+	my $hits = sub { scalar(() = slurp($t->dir . '/logs/hc.log') =~ /GET \/health /g) };
+	ok(wait_until(sub { $hits->() >= 6 }, 5),
+	    'port=: the checks go to that port (' . $hits->() . ')');
+	is(scalar(checks($s)), 0, '... not to the server\'s own');
+	unlike($t->error_log, qr/the server is down/, 'both pass');
+	my @b = ka_get($t->port(0), '/', 40);
+	is_deeply({ tally(@b) }, { s => 20, live => 20 }, 'both get traffic');
+	$t->stop;
+	$s->stop;
+});
+
 # ---------------------------------------------------------------------
 scenario('a peer killed under load' => sub {
 	my ($t) = @_;
