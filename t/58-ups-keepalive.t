@@ -65,7 +65,15 @@ http {
         keepalive_timeout 300ms;
         return 200 "up2";
     }
+    server {
+        listen 127.0.0.1:%%PORT_4%%;
+        access_log logs/up4.log c;
+        keepalive_requests 5;
+        return 200 "up4";
+    }
     upstream ka { server 127.0.0.1:%%PORT_1%%; keepalive 4; }
+    upstream five { server 127.0.0.1:%%PORT_4%%; keepalive 4; }
+    upstream stub2 { server $sa max_fails=0; server 127.0.0.1:%%PORT_1%%; keepalive 4; }
     upstream kr { server 127.0.0.1:%%PORT_1%%; keepalive 4; keepalive_requests 10; }
     upstream noka { server 127.0.0.1:%%PORT_1%%; }
     upstream short { server 127.0.0.1:%%PORT_2%%; keepalive 4; }
@@ -78,6 +86,8 @@ http {
         location /kr { proxy_pass http://kr; }
         location /short { proxy_pass http://short; }
         location /stub { proxy_pass http://stub; }
+        location /two { proxy_pass http://stub2; }
+        location /five { proxy_pass http://five; }
         location /noka {
             proxy_http_version 1.0;
             proxy_set_header Connection close;
@@ -134,6 +144,16 @@ EOF
 	$c = conns($t, 'up1', $skip);
 	is(scalar(keys %$c), 100, '... one upstream connection per request');
 
+	# the upstream ends each connection after 5 requests ("Connection:
+	# close" on the fifth answer)
+	@b = ka_get($t->port(0), '/five', 20);
+	is_deeply({ tally(@b) }, { up4 => 20 },
+	    'an upstream with keepalive_requests 5: 20 of 20 answered');
+	wait_until(sub { lines($t, 'up4') >= 20 }, 3);
+	$c = conns($t, 'up4');
+	is_deeply([ sort { $a <=> $b } values %$c ], [ (5) x 4 ],
+	    '... on 4 upstream connections of 5 requests');
+
 	# the upstream closes its idle connections after 300ms
 	my ($w) = $t->workers;
 	my $base = PorticoTest::sock_count($w);
@@ -164,6 +184,12 @@ EOF
 	    '... and no connection is left open in the worker') or
 	    diag('sockets: ' . PorticoTest::sock_count($w) . ", at first $base");
 	is($got[0]{version}, 'HTTP/1.1', '... as HTTP/1.1');
+	$stub->clear;
+	@r = ka_get($t->port(0), '/two', 30, want_status => 1, timeout => 3);
+	s/^200 // for @r;
+	ok(!grep({ $_ ne 'stub' && $_ ne 'up' } @r),
+	    'the same with a second peer in the group: 30 of 30 succeed')
+	    or diag(join ' ', tally(@r));
 	ok(!exists $got[0]{h}{connection}, '... without a Connection field')
 	    or diag("Connection: $got[0]{h}{connection}");
 	$t->stop;
