@@ -171,7 +171,7 @@ EOF
 	# connection may be dead when it is reused
 	ok(wait_until(sub { PorticoTest::sock_count($w) <= $base }, 5),
 	    'no connection open in the worker but its listening sockets');
-	@r = ka_get($t->port(0), '/stub', 30, want_status => 1, timeout => 3);
+	@r = ka_get($t->port(0), '/stub', 30, want_status => 1, timeout => 2);
 	s/^200 // for @r;
 	is_deeply({ tally(@r) }, { stub => 30 },
 	    'an upstream that closes after each answer: 30 of 30 succeed')
@@ -180,12 +180,12 @@ EOF
 	is(scalar(@got), 30, '... the stub got each once');
 	is(scalar(keys %{{ map { $_->{conn} => 1 } @got }}), 30,
 	    '... each on a connection of its own');
-	ok(wait_until(sub { PorticoTest::sock_count($w) <= $base }, 5),
+	ok(wait_until(sub { PorticoTest::sock_count($w) <= $base }, 3),
 	    '... and no connection is left open in the worker') or
 	    diag('sockets: ' . PorticoTest::sock_count($w) . ", at first $base");
 	is($got[0]{version}, 'HTTP/1.1', '... as HTTP/1.1');
 	$stub->clear;
-	@r = ka_get($t->port(0), '/two', 30, want_status => 1, timeout => 3);
+	@r = ka_get($t->port(0), '/two', 30, want_status => 1, timeout => 2);
 	s/^200 // for @r;
 	ok(!grep({ $_ ne 'stub' && $_ ne 'up' } @r),
 	    'the same with a second peer in the group: 30 of 30 succeed')
