@@ -443,6 +443,50 @@ EOF
 	$_->stop for $s, $m;
 });
 
+scenario('health checks of a silent and a refused peer' => sub {
+	my ($t) = @_;
+	my $slow = PorticoUpstream->new(routes => {
+		'/health' => sub { sleep 2 },
+		'/*' => "${OK1}x",
+	});
+	my $sl = $slow->addr;
+	$t->not_listening(2);
+	$t->write_conf(<<"EOF");
+worker_processes 1;
+events { worker_connections 256; }
+http {
+    access_log off;
+    server { listen 127.0.0.1:%%PORT_1%%; return 200 "live"; }
+    upstream hx {
+        server $sl;
+        server 127.0.0.1:%%PORT_2%%;
+        server 127.0.0.1:%%PORT_1%%;
+        health_check interval=300ms uri=/health;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location / { proxy_pass http://hx; }
+    }
+}
+EOF
+	$t->run;
+	my $dead = '127.0.0.1:' . $t->port(2);
+	ok($t->wait_log(qr/health check of \Q$sl\E in upstream "hx" failed: the answer timed out: the server is down/, 5),
+	    'a /health that does not answer within the interval: down');
+	ok($t->wait_log(qr/health check of \Q$dead\E in upstream "hx" failed: connect\(\) failed \(111: Connection refused\): the server is down/, 5),
+	    'a refused check: down');
+	unlike($t->error_log, qr/127\.0\.0\.1:\Q${\ $t->port(1)}\E in upstream "hx" failed/,
+	    'the live peer passes');
+	my $f0 = () = $t->error_log =~ /while connecting to upstream/g;
+	my @b = ka_get($t->port(0), '/', 60);
+	is_deeply({ tally(@b) }, { live => 60 }, 'all traffic to the live peer');
+	is(scalar(traffic($slow)), 0, 'none to the silent one');
+	my $f1 = () = $t->error_log =~ /while connecting to upstream/g;
+	is($f1 - $f0, 0, 'no request tried the refused one');
+	$t->stop;
+	$slow->stop;
+});
+
 scenario('health_check port=' => sub {
 	my ($t) = @_;
 	my $s = health_stub($t, 's');	# its own /health: 500
