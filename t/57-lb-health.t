@@ -526,6 +526,75 @@ EOF
 });
 
 # ---------------------------------------------------------------------
+scenario('health state across a binary upgrade' => sub {
+	my ($t) = @_;
+	local $PorticoTest::BIN = PorticoTest::abs_bin();
+	my $s = health_stub($t, 's');	# /health: 500
+	my $sa = $s->addr;
+	$t->not_listening(2);
+	$t->write_conf(<<"EOF");
+worker_processes 1;
+events { worker_connections 256; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:%%PORT_1%%;
+        location / { return 200 "live"; }
+        location = /health { return 200 "ok"; }
+    }
+    upstream p {
+        server 127.0.0.1:%%PORT_2%% max_fails=1 fail_timeout=30s;
+        server 127.0.0.1:%%PORT_1%% max_fails=1 fail_timeout=30s;
+    }
+    upstream a {
+        server $sa;
+        server 127.0.0.1:%%PORT_1%%;
+        health_check interval=300ms uri=/health;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location /p { proxy_pass http://p; }
+        location /a { proxy_pass http://a; }
+    }
+}
+EOF
+	$t->run;
+	my $down = sub { scalar(() = $t->error_log =~ /health check of \Q$sa\E in upstream "a" failed: .*the server is down/g) };
+	ok(wait_until(sub { $down->() == 1 }, 5), 'the active check marks s down');
+	my @b = ka_get($t->port(0), '/p', 3);
+	is_deeply(\@b, [ ('live') x 3 ], 'the dead peer of "p" tried once');
+	is(count_fail($t), 1, '... one connect() failure');
+	my $old = $t->{pid};
+	my $oldbin = $t->pid_file . '.oldbin';
+	$t->signal('USR2');
+	my $new;
+	ok(wait_until(sub {
+		$new = $t->master_pid;
+		my @w = $new ? $t->workers($new) : ();
+		my @k = $new ? $t->children('keeper', $new) : ();
+		-e $oldbin && $new && $new != $old && @w == 1 && @k == 1;
+	}), 'USR2: a new master with its worker and keeper') or do {
+		$t->stop;
+		return;
+	};
+	$t->signal('WINCH', $old);
+	$t->signal('QUIT', $old);
+	ok($t->wait_exit($old), 'the old master quit');
+	$t->{pid} = $new;
+	$t->{child} = undef;
+	$s->clear;
+	@b = map { (PorticoTest::http_get($t->port(0), $_))[2] } ('/p', '/a') x 20;
+	is_deeply({ tally(@b) }, { live => 40 },
+	    'after the upgrade: no request to either unhealthy peer');
+	is(count_fail($t), 1, 'no new connect() failure: the passive state was kept');
+	ok(wait_until(sub { checks($s) >= 3 }, 5), 'the new keeper checks s');
+	is(scalar(traffic($s)), 0, '... which gets no request');
+	is($down->(), 1, 'and no new "down" line: the active state was kept');
+	$t->stop;
+	$s->stop;
+});
+
+# ---------------------------------------------------------------------
 scenario('a peer killed under load' => sub {
 	my ($t) = @_;
 	my $a = PorticoTest->new;
