@@ -73,6 +73,7 @@ http {
     }
     upstream ka { server 127.0.0.1:%%PORT_1%%; keepalive 4; }
     upstream five { server 127.0.0.1:%%PORT_4%%; keepalive 4; }
+    upstream kt { server 127.0.0.1:%%PORT_1%%; keepalive 4; keepalive_timeout 400ms; }
     upstream stub2 { server $sa max_fails=0; server 127.0.0.1:%%PORT_1%%; keepalive 4; }
     upstream kr { server 127.0.0.1:%%PORT_1%%; keepalive 4; keepalive_requests 10; }
     upstream noka { server 127.0.0.1:%%PORT_1%%; }
@@ -88,6 +89,7 @@ http {
         location /stub { proxy_pass http://stub; }
         location /two { proxy_pass http://stub2; }
         location /five { proxy_pass http://five; }
+        location /kt { proxy_pass http://kt; }
         location /noka {
             proxy_http_version 1.0;
             proxy_set_header Connection close;
@@ -154,9 +156,22 @@ EOF
 	is_deeply([ sort { $a <=> $b } values %$c ], [ (5) x 4 ],
 	    '... on 4 upstream connections of 5 requests');
 
-	# the upstream closes its idle connections after 300ms
+	# keepalive_timeout of the upstream block: the idle connection is
+	# closed by portico (the upstream server would keep it 75s)
 	my ($w) = $t->workers;
 	my $base = PorticoTest::sock_count($w);
+	my @kt = ka_get($t->port(0), '/kt', 2);
+	is_deeply(\@kt, [ 'up', 'up' ], 'keepalive_timeout 400ms: answered');
+	ok(PorticoTest::sock_count($w) > $base, '... the connection is kept');
+	my $t0 = time;
+	ok(wait_until(sub { PorticoTest::sock_count($w) <= $base }, 5),
+	    '... then closed');
+	my $secs = time - $t0;
+	ok($secs > 0.25 && $secs < 1.5,
+	    sprintf('... after about 400ms (%.2f s)', $secs));
+
+	# the upstream closes its idle connections after 300ms
+	$base = PorticoTest::sock_count($w);
 	my @r = ka_get($t->port(0), '/short', 3);
 	is_deeply(\@r, [ ('up2') x 3 ], 'an upstream with a short keepalive_timeout');
 	ok(wait_until(sub { PorticoTest::sock_count($w) <= $base }, 5),
