@@ -186,24 +186,24 @@ EOF
 	# connection may be dead when it is reused
 	ok(wait_until(sub { PorticoTest::sock_count($w) <= $base }, 5),
 	    'no connection open in the worker but its listening sockets');
-	@r = ka_get($t->port(0), '/stub', 30, want_status => 1, timeout => 2);
+	@r = ka_get($t->port(0), '/stub', 12, want_status => 1, timeout => 1);
 	s/^200 // for @r;
-	is_deeply({ tally(@r) }, { stub => 30 },
-	    'an upstream that closes after each answer: 30 of 30 succeed')
+	is_deeply({ tally(@r) }, { stub => 12 },
+	    'an upstream that closes after each answer: 12 of 12 succeed')
 	    or diag(join ' ', tally(@r));
-	my @got = $stub->wait_requests(30, 2);
-	is(scalar(@got), 30, '... the stub got each once');
-	is(scalar(keys %{{ map { $_->{conn} => 1 } @got }}), 30,
+	my @got = $stub->wait_requests(12, 2);
+	is(scalar(@got), 12, '... the stub got each once');
+	is(scalar(keys %{{ map { $_->{conn} => 1 } @got }}), 12,
 	    '... each on a connection of its own');
 	ok(wait_until(sub { PorticoTest::sock_count($w) <= $base }, 3),
 	    '... and no connection is left open in the worker') or
 	    diag('sockets: ' . PorticoTest::sock_count($w) . ", at first $base");
 	is($got[0]{version}, 'HTTP/1.1', '... as HTTP/1.1');
 	$stub->clear;
-	@r = ka_get($t->port(0), '/two', 30, want_status => 1, timeout => 2);
+	@r = ka_get($t->port(0), '/two', 12, want_status => 1, timeout => 1);
 	s/^200 // for @r;
 	ok(!grep({ $_ ne 'stub' && $_ ne 'up' } @r),
-	    'the same with a second peer in the group: 30 of 30 succeed')
+	    'the same with a second peer in the group: 12 of 12 succeed')
 	    or diag(join ' ', tally(@r));
 	ok(!exists $got[0]{h}{connection}, '... without a Connection field')
 	    or diag("Connection: $got[0]{h}{connection}");
