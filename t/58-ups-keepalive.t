@@ -215,7 +215,13 @@ EOF
 scenario('WebSocket through an upstream group' => sub {
 	my ($t) = @_;
 	my $cf = $t->dir . '/ws-closed';
+	my $ws_gone = sub { -e "$cf._ws_$_[0]" };
 	my $ws = PorticoUpstream->new(routes => {
+		'/ws/bye' => sub {
+			my ($s) = @_;
+			print $s "HTTP/1.1 101 Switching Protocols\r\n"
+			    . "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\nbye";
+		},
 		'/ws/*' => sub {
 			my ($s, $req) = @_;
 			print $s "HTTP/1.1 101 Switching Protocols\r\n"
@@ -230,7 +236,7 @@ scenario('WebSocket through an upstream group' => sub {
 				print $s $buf;
 			}
 			# the tunnel closed: noted in a file
-			open(my $fh, '>', $cf);
+			open(my $fh, '>', "$cf." . ($req->{target} =~ s{/}{_}gr));
 		},
 	});
 	my $wa = $ws->addr;
@@ -284,7 +290,27 @@ EOF
 	    . '(%.2f s)', $secs));
 	is($rest, '', '... without anything more');
 	close $s;
-	ok(wait_until(sub { -e $cf }, 3), '... and so is the upstream side');
+	ok(wait_until(sub { $ws_gone->('chat') }, 3), '... and so is the upstream side');
+
+	# the client ends a tunnel: the upstream side is closed at once
+	my $up = "GET /ws/%s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+	    . "Connection: Upgrade\r\n\r\n";
+	$s = PorticoTest::connect_port($t->port(0));
+	printf $s $up, 'client-ends';
+	($buf) = PorticoTest::read_sock($s, 5, sub { $_[0] =~ /srv-hello$/ });
+	like($buf, qr/^HTTP\/1\.1 101 .*srv-hello$/s, 'a second tunnel');
+	close $s;
+	ok(wait_until(sub { $ws_gone->('client-ends') }, 0.8),
+	    'the client closes it: the upstream side is closed, before '
+	    . 'proxy_read_timeout');
+	# the upstream ends one: the client sees its last bytes, then the close
+	$s = PorticoTest::connect_port($t->port(0));
+	printf $s $up, 'bye';
+	my ($bye, $eof, $secs2) = PorticoTest::read_sock($s, 5);
+	like($bye, qr/^HTTP\/1\.1 101 .*\r\n\r\nbye$/s,
+	    'the upstream sends "bye" and closes: the client gets it');
+	ok($eof && $secs2 < 0.8, sprintf('... and the close (%.2f s)', $secs2));
+	close $s;
 	$t->stop;
 	$ws->stop;
 });
