@@ -453,6 +453,48 @@ scenario('hash $arg_k consistent' => sub {
 	$t->stop;
 });
 
+scenario('weighted round-robin, as nginx' => sub {
+	my ($t) = @_;
+	my $ups = "server %%a%% weight=3;\nserver %%b%% weight=2;\nserver %%c%%;";
+	SKIP: {
+		my $ng = nginx_for($t, $ups) or skip('no nginx', 1);
+		start($t, $ups);
+		my $p = join '', ka_get($t->port(0), '/', 60);
+		my $n = join '', ka_get($ng->port, '/', 60);
+		is($p, $n, "weights 3:2:1: the sequence of 60 answers is nginx's");
+		$ng->stop;
+		$t->stop;
+	}
+});
+
+# the hash methods with weights and a server marked down, key by key
+# against nginx
+for my $ups ("hash \$arg_k;\nserver %%a%% weight=3;\nserver %%b%%;\nserver %%c%% weight=2;",
+    "hash \$arg_k consistent;\nserver %%a%% weight=2;\nserver %%b%%;\nserver %%c%%;",
+    "hash \$arg_k;\nserver %%a%%;\nserver %%b%% down;\nserver %%c%%;",
+    "hash \$arg_k consistent;\nserver %%a%%;\nserver %%b%% down;\nserver %%c%%;",
+    "ip_hash;\nserver %%a%% weight=2;\nserver %%b%%;\nserver %%c%% weight=3;") {
+	(my $name = $ups) =~ s/\n/ /g;
+	$name =~ s/%%(\w)%%/$1/g;
+	scenario($name => sub {
+		my ($t) = @_;
+		SKIP: {
+			my $ng = nginx_for($t, $ups) or skip('no nginx', 1);
+			start($t, $ups);
+			my @b = ka_get($t->port(0), \@KEYS);
+			my @ng = ka_get($ng->port, \@KEYS);
+			my @diff = grep { $ng[$_] ne $b[$_] } 0 .. $#KEYS;
+			is(scalar(@diff), 0, "$name: every key to the same peer "
+			    . 'as with nginx') or diag(scalar(@diff)
+			    . " differ, first $KEYS[$diff[0]]: portico "
+			    . "$b[$diff[0]], nginx $ng[$diff[0]]; portico "
+			    . shares(@b) . '; nginx ' . shares(@ng));
+			$ng->stop;
+			$t->stop;
+		}
+	});
+}
+
 cmp_ok(time - $start, '<', 30, 'the whole file in under 30 s');
 
 done_testing();
