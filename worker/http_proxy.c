@@ -47,6 +47,7 @@ struct proxy {
 	int			 px_reusable;	/* and may go back there */
 	int			 px_sent_close;	/* "Connection: close" sent */
 	int			 px_fresh;	/* no idle connection: retrying */
+	int			 px_hup;	/* the upstream closed its side */
 	int			 px_had_body;	/* the request has a body */
 	int			 px_early;	/* answered before all was sent */
 	int			 px_send_errno;	/* the write that failed then */
@@ -112,6 +113,7 @@ static struct proxy *px_free;
 
 static void px_peer_finish(struct conn *, struct proxy *, int);
 static int px_connect(struct conn *, struct proxy *);
+static int px_connect_peer(struct conn *, struct proxy *);
 
 static const char *const crlf = "\r\n";
 
@@ -200,6 +202,9 @@ px_on_wake(void *owner, uint32_t events)
 		px->px_readable = 1;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		px->px_writable = 1;
+	/* the upstream's FIN came with its answer: not to be kept */
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		px->px_hup = 1;
 	conn_wakeup(px->px_c);
 }
 
@@ -337,7 +342,7 @@ static int
 px_next(struct conn *c, struct proxy *px)
 {
 	px_drop_upstream(px);
-	px->px_reused = px->px_connected = px->px_fresh = 0;
+	px->px_reused = px->px_connected = px->px_fresh = px->px_hup = 0;
 	px->px_rsent = 0;
 	px->px_bytes_sent = px->px_bytes_received = 0;
 	px->px_upgrade = px->px_sent_close = 0;
@@ -673,13 +678,14 @@ px_retry_fresh(struct conn *c, struct proxy *px)
 	log_debug("conn %llu: a kept upstream connection failed, retrying on "
 	    "a new one", (unsigned long long)c->c_id);
 	px_drop_upstream(px);
-	px->px_reused = px->px_connected = 0;
+	px->px_reused = px->px_connected = px->px_hup = 0;
 	px->px_fresh = 1;
 	px->px_rsent = 0;
 	px->px_bytes_sent = 0;
 	px->px_upgrade = px->px_sent_close = 0;
 	px->px_buf->b_pos = px->px_buf->b_last = px->px_buf->b_start;
-	return px_connect(c, px);
+	/* the same peer: only its kept connection was stale */
+	return px_connect_peer(c, px);
 }
 
 /* the balancer's choice for this request; -1 when no peer is left */
@@ -704,18 +710,13 @@ px_pick(struct conn *c, struct proxy *px)
 static int
 px_connect(struct conn *c, struct proxy *px)
 {
-	struct http_req *r = &c->c_req;
-	const struct conf_proxy *pc = px->px_conf;
-	const struct conf_upstream *u = px->px_ups;
-	const struct conf_peer *peer;
-	struct buf *hb;
-	int fd, i, on = 1;
+	int i;
 
 	if (px->px_tries == 0)
 		px->px_first = clock_now();
 	if ((i = px_pick(c, px)) == -1) {
 		/* after failed tries the last failure is the answer */
-		if (px->px_nhist > 0)
+		if (px->px_nhist > 0 && px->px_hist[px->px_nhist - 1].h_status)
 			return px_final(c, px->px_hist[px->px_nhist -
 			    1].h_status);
 		c->c_action = "connecting to upstream";
@@ -729,7 +730,20 @@ px_connect(struct conn *c, struct proxy *px)
 		px->px_hist[px->px_nhist].h_peer = i;
 		px->px_hist[px->px_nhist++].h_status = 0;
 	}
-	peer = &u->u_peers[i];
+	return px_connect_peer(c, px);
+}
+
+/* build the request and connect to the chosen peer: the next state */
+static int
+px_connect_peer(struct conn *c, struct proxy *px)
+{
+	struct http_req *r = &c->c_req;
+	const struct conf_proxy *pc = px->px_conf;
+	const struct conf_upstream *u = px->px_ups;
+	const struct conf_peer *peer = &u->u_peers[px->px_peer];
+	struct buf *hb;
+	int fd, on = 1;
+
 	/*
 	 * The head goes in px_buf, which the answer reuses; a head larger
 	 * than that (the client's may be up to large_client_header_buffers)
@@ -1169,6 +1183,12 @@ http_proxy_step_send(struct conn *c)
 	timer_cancel(&c->c_timer);
 	timer_set(&c->c_timer, px->px_conf->px_read_timeout);
 	b->b_pos = b->b_last = b->b_start;
+	/*
+	 * A kept connection's edges may have come before it was taken (the
+	 * upstream's FIN as the last answer ended): read once, not wait
+	 */
+	if (px->px_reused)
+		px->px_readable = 1;
 	return CS_PROXY_HEAD;
 wait_upstream:
 	if (!timer_is_armed(&c->c_timer))
@@ -1725,7 +1745,8 @@ px_upstream_done(struct proxy *px)
 		return;
 	px->px_t_end = clock_now();
 	/* nothing may be left over: it would be the next answer's start */
-	if (px->px_reusable && px->px_buf->b_pos == px->px_buf->b_last &&
+	if (px->px_reusable && !px->px_hup &&
+	    px->px_buf->b_pos == px->px_buf->b_last &&
 	    ++uc->uc_requests < (unsigned)px->px_ups->u_keepalive_requests) {
 		px->px_uc = NULL;
 		px->px_fd = -1;
