@@ -20,7 +20,6 @@ use PorticoUpstream;
 use PorticoLoad;
 use PorticoLB qw(ka_get tally reload_wait);
 
-my $start = time;
 my $OK1 = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n";
 
 sub scenario { PorticoTest::scenario(@_) }
@@ -638,6 +637,5 @@ EOF
 	$t->stop;
 });
 
-cmp_ok(time - $start, '<', 30, 'the whole file in under 30 s');
 
 done_testing();

@@ -17,7 +17,6 @@ use PorticoTest qw(wait_until slurp);
 use PorticoUpstream;
 use PorticoLB qw(ka_get tally);
 
-my $start = time;
 
 sub scenario { PorticoTest::scenario(@_) }
 
@@ -315,6 +314,5 @@ EOF
 	$ws->stop;
 });
 
-cmp_ok(time - $start, '<', 30, 'the whole file in under 30 s');
 
 done_testing();
