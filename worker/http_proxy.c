@@ -31,6 +31,8 @@
 /* peers an upstream may have for retries; $upstream_* keep this many */
 #define PX_MAX_PEERS	1024
 #define PX_HIST		8
+/* how long a finished connection waits for the upstream to close it */
+#define PX_DRAIN_MS	1000
 
 enum px_framing {
 	PXF_NONE = 0,		/* no body: HEAD, 1xx, 204, 304 */
@@ -1752,6 +1754,13 @@ px_upstream_done(struct proxy *px)
 		px->px_fd = -1;
 		upool_put(uc, (int)px->px_ups->u_keepalive,
 		    px->px_ups->u_keepalive_timeout);
+		return;
+	}
+	/* its FIN is on the way: let the upstream close first */
+	if (!px->px_hup && px->px_framing != PXF_CLOSE) {
+		px->px_uc = NULL;
+		px->px_fd = -1;
+		upool_drain(uc, PX_DRAIN_MS);
 		return;
 	}
 	px_drop_upstream(px);

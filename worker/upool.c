@@ -119,6 +119,29 @@ upool_put(struct upconn *uc, int max_idle, msec_t timeout)
 	timer_set(&uc->uc_timer, timeout);
 }
 
+/*
+ * A connection whose answer is complete but that is not kept: the
+ * upstream closes it next (Connection: close), so it waits for that FIN,
+ * at most timeout, before it is closed.  Closing second leaves TIME_WAIT
+ * with the upstream, not on this side's ephemeral ports, which a busy
+ * proxy would otherwise run out of.
+ */
+void
+upool_drain(struct upconn *uc, msec_t timeout)
+{
+	uc->uc_wake = NULL;
+	uc->uc_owner = NULL;
+	uc->uc_key = NULL;		/* never taken again */
+	uc->uc_prev = NULL;
+	uc->uc_next = idle;
+	if (idle != NULL)
+		idle->uc_prev = uc;
+	idle = uc;
+	uc->uc_idle = 1;
+	nidle++;
+	timer_set(&uc->uc_timer, timeout);
+}
+
 void
 upool_close(struct upconn *uc)
 {

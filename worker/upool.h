@@ -28,6 +28,8 @@ struct upconn	*upool_new(int fd, const void *key);
 struct upconn	*upool_get(const void *key);
 /* keep it for the next request to its key, up to max_idle of them */
 void		 upool_put(struct upconn *, int max_idle, msec_t timeout);
+/* not kept: closed when the upstream closes it, or after timeout */
+void		 upool_drain(struct upconn *, msec_t timeout);
 void		 upool_close(struct upconn *);
 int		 upool_count(void);
 /* a stopping worker closes what is idle */
