@@ -150,18 +150,26 @@ out_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
-out_printf(struct buf *b, const char *fmt, ...)
+out_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
-	int n;
+	int n = vsnprintf(b->b_last, b->b_end - b->b_last, fmt, ap);
 
-	va_start(ap, fmt);
-	n = vsnprintf(b->b_last, b->b_end - b->b_last, fmt, ap);
-	va_end(ap);
 	if (n < 0 || n >= b->b_end - b->b_last)
 		return -1;
 	b->b_last += n;
 	return 0;
+}
+
+static int
+out_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = out_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int
@@ -214,17 +222,13 @@ http_head_open(struct conn *c, int status)
 int
 http_head_printf(struct conn *c, const char *fmt, ...)
 {
-	struct buf *b = c->c_out;
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(b->b_last, b->b_end - b->b_last, fmt, ap);
+	rc = out_vprintf(c->c_out, fmt, ap);
 	va_end(ap);
-	if (n < 0 || n >= b->b_end - b->b_last)
-		return -1;
-	b->b_last += n;
-	return 0;
+	return rc;
 }
 
 /* the headers every response gets, and the end of the head */
