@@ -250,37 +250,56 @@ pass_error(struct conf_parser *cp, const struct conf_proxy *px,
 	cp->cp_line = line;
 }
 
-/* the one peer of "http://unix:/path:" */
+/*
+ * An upstream made for a proxy_pass of n addresses, as nginx makes them:
+ * round-robin, weight 1, max_fails=1, fail_timeout=10s.  The caller fills
+ * in each peer's address and name.
+ */
 static struct conf_upstream *
-unix_upstream(struct conf_parser *cp, struct conf_proxy *px, const char *name,
-    struct conf_upstream **up)
+implicit_new(struct conf_parser *cp, const struct conf_proxy *px,
+    const char *name, int n)
 {
 	struct conf_upstream *u = arena_alloc(cp->cp_arena, sizeof(*u));
-	struct conf_peer *p;
-	struct sockaddr_un *sun;
+	int i;
 
 	u->u_name = arena_strdup(cp->cp_arena, name);
 	u->u_implicit = 1;
 	u->u_file = px->px_file;
 	u->u_line = px->px_line;
 	u->u_flags = UPS_F_ALL;
-	u->u_peers = p = arena_alloc(cp->cp_arena, sizeof(*p));
-	sun = (struct sockaddr_un *)&p->p_addr;
+	u->u_peers = arena_alloc(cp->cp_arena, n * sizeof(*u->u_peers));
+	for (i = 0; i < n; i++) {
+		struct conf_peer *p = &u->u_peers[i];
+
+		p->p_server = u->u_name;
+		p->p_weight = 1;
+		p->p_max_fails = 1;
+		p->p_fail_timeout = 10000;
+		p->p_slot = -1;
+		p->p_file = px->px_file;
+		p->p_line = px->px_line;
+	}
+	u->u_npeers = u->u_nprimary = n;
+	u->u_nservers = 1;
+	u->u_total_weight = n;
+	u->u_keepalive_timeout = 60000;
+	u->u_keepalive_requests = 1000;
+	return u;
+}
+
+/* the one peer of "http://unix:/path:" */
+static struct conf_upstream *
+unix_upstream(struct conf_parser *cp, struct conf_proxy *px, const char *name,
+    struct conf_upstream **up)
+{
+	struct conf_upstream *u = implicit_new(cp, px, name, 1);
+	struct conf_peer *p = &u->u_peers[0];
+	struct sockaddr_un *sun = (struct sockaddr_un *)&p->p_addr;
+
 	sun->sun_family = AF_UNIX;
 	memcpy(sun->sun_path, px->px_unix, strlen(px->px_unix) + 1);
 	p->p_addrlen = sizeof(*sun);
 	snprintf(p->p_name, sizeof(p->p_name), "unix:%s", px->px_unix);
-	p->p_server = u->u_name;
-	p->p_weight = 1;
-	p->p_max_fails = 1;
-	p->p_fail_timeout = 10000;
-	p->p_slot = -1;
-	p->p_file = px->px_file;
-	p->p_line = px->px_line;
-	u->u_npeers = u->u_nprimary = u->u_nservers = 1;
-	u->u_total_weight = 1;
-	u->u_keepalive_timeout = 60000;
-	u->u_keepalive_requests = 1000;
 	*up = u;
 	return u;
 }
@@ -327,33 +346,15 @@ implicit_upstream(struct conf_parser *cp, struct conf_proxy *px)
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next)
 		n++;
-	u = arena_alloc(cp->cp_arena, sizeof(*u));
-	u->u_name = arena_strdup(cp->cp_arena, name);
-	u->u_implicit = 1;
-	u->u_file = px->px_file;
-	u->u_line = px->px_line;
-	u->u_flags = UPS_F_ALL;
-	u->u_peers = arena_alloc(cp->cp_arena, n * sizeof(*u->u_peers));
+	u = implicit_new(cp, px, name, n);
 	for (ai = res, i = 0; ai != NULL; ai = ai->ai_next, i++) {
 		struct conf_peer *p = &u->u_peers[i];
 
 		memcpy(&p->p_addr, ai->ai_addr, ai->ai_addrlen);
 		p->p_addrlen = ai->ai_addrlen;
 		conf_proxy_addr_text(&p->p_addr, p->p_name, sizeof(p->p_name));
-		p->p_server = u->u_name;
-		p->p_weight = 1;
-		p->p_max_fails = 1;
-		p->p_fail_timeout = 10000;
-		p->p_slot = -1;
-		p->p_file = px->px_file;
-		p->p_line = px->px_line;
 	}
 	freeaddrinfo(res);
-	u->u_npeers = u->u_nprimary = n;
-	u->u_nservers = 1;
-	u->u_total_weight = n;
-	u->u_keepalive_timeout = 60000;
-	u->u_keepalive_requests = 1000;
 	*up = u;
 	return u;
 }
