@@ -100,6 +100,79 @@ struct conf_access {
 
 struct conf_upstream;
 struct shm_zone;
+typedef struct ssl_ctx_st SSL_CTX;	/* OpenSSL's, so conf.h needs no ssl.h */
+
+/* ssl_protocols */
+#define SSLP_TLSv1	0x01
+#define SSLP_TLSv1_1	0x02
+#define SSLP_TLSv1_2	0x04
+#define SSLP_TLSv1_3	0x08
+
+/* ssl_verify_client */
+enum {
+	SSLV_OFF = 0,
+	SSLV_ON,
+	SSLV_OPTIONAL,
+	SSLV_OPTIONAL_NO_CA,
+};
+
+/* ssl_session_cache */
+enum {
+	SSLC_NONE = 0,		/* "none" (the default): no server-side cache,
+				   clients told nothing is cached */
+	SSLC_OFF,		/* "off": no cache at all */
+	SSLC_SHARED,		/* "shared:name:size": the shared zone */
+};
+
+/* one ssl_certificate and the ssl_certificate_key given after it */
+struct conf_ssl_cert {
+	char			*sk_cert;	/* absolute */
+	char			*sk_key;	/* absolute; NULL: not given */
+	const char		*sk_file;	/* of the ssl_certificate line */
+	int			 sk_line;
+	struct conf_ssl_cert	*sk_next;	/* in config order */
+};
+
+/* ssl_conf_command name value */
+struct conf_ssl_cmd {
+	char			*sm_name;
+	char			*sm_value;
+	struct conf_ssl_cmd	*sm_next;
+};
+
+/*
+ * The ssl_* directives of a server (http level: the defaults), and the
+ * SSL_CTX built from them by the master at load (conf_ssl.c).  A level
+ * that gives any ssl_certificate replaces the inherited list, as nginx.
+ */
+struct conf_ssl {
+	struct conf_ssl_cert	*ss_certs;
+	char			*ss_password_file;	/* absolute, or NULL */
+	int			 ss_protocols;		/* SSLP_* */
+	char			*ss_ciphers;		/* "HIGH:!aNULL:!MD5" */
+	struct conf_ssl_cmd	*ss_commands;
+	int			 ss_prefer_server;	/* off */
+	char			*ss_ecdh_curve;		/* "auto" */
+	char			*ss_dhparam;		/* NULL: none */
+	int			 ss_tickets;		/* on */
+	char			**ss_ticket_keys;	/* files; first encrypts */
+	int			 ss_nticket_keys;
+	int			 ss_cache;		/* SSLC_* */
+	char			*ss_cache_name;		/* SSLC_SHARED */
+	int64_t			 ss_cache_size;		/* bytes */
+	msec_t			 ss_session_timeout;	/* 5m */
+	int			 ss_verify;		/* SSLV_* */
+	int64_t			 ss_verify_depth;	/* 1 */
+	char			*ss_client_cert;	/* CAs sent and trusted */
+	char			*ss_trusted;		/* trusted, not sent */
+	char			*ss_crl;
+	int			 ss_stapling;		/* off */
+	char			*ss_stapling_file;	/* DER OCSP response */
+	int			 ss_stapling_verify;	/* off */
+	msec_t			 ss_handshake_timeout;	/* portico: 0: the
+						   server's client_header_timeout */
+	SSL_CTX			*ss_ctx;	/* NULL: no certificate */
+};
 
 /* proxy_next_upstream */
 #define PXN_ERROR		0x001
@@ -183,6 +256,25 @@ struct conf_proxy {
 	msec_t			 px_next_timeout;	/* 0: no limit */
 	int64_t			 px_body_buffer;	/* client_body_buffer_size */
 	char			*px_body_temp;		/* client_body_temp_path */
+	/* proxy_pass https://, proxy_ssl_*: inherited except px_ssl */
+	int			 px_ssl;		/* https:// */
+	int			 px_ssl_server_name;	/* off: no SNI */
+	struct var_tpl		*px_ssl_name;		/* NULL: $proxy_host */
+	int			 px_ssl_verify;		/* off */
+	int64_t			 px_ssl_verify_depth;	/* 1 */
+	char			*px_ssl_trusted;	/* CA file */
+	char			*px_ssl_crl;
+	int			 px_ssl_protocols;	/* SSLP_* */
+	char			*px_ssl_ciphers;	/* "DEFAULT" */
+	char			*px_ssl_cert;		/* client certificate */
+	char			*px_ssl_key;
+	char			*px_ssl_password_file;
+	struct conf_ssl_cmd	*px_ssl_commands;	/* proxy_ssl_conf_command */
+	int			 px_ssl_session_reuse;	/* on */
+	SSL_CTX			*px_ssl_ctx;		/* px_ssl: built at load,
+						   shared by the locations
+						   inheriting the same
+						   settings */
 };
 
 enum linger_mode {
@@ -394,6 +486,7 @@ struct conf_listen {
 	int			 li_default;
 	int64_t			 li_backlog;
 	int			 li_ipv6only;
+	int			 li_ssl;	/* "ssl" */
 	struct listen_opts	 li_opt;
 	int			 li_opt_set;	/* any socket option given */
 	const char		*li_file;
@@ -412,6 +505,7 @@ struct conf_srv {
 	int64_t			 sc_large_num;		/* then up to */
 	int64_t			 sc_large_size;		/* num x size */
 	struct conf_loc		*sc_loc;	/* server level; root of tree */
+	struct conf_ssl		 sc_ssl;	/* ssl_* */
 	struct conf_srv		*sc_next;
 	const char		*sc_file;
 	int			 sc_line;
@@ -433,6 +527,7 @@ struct gen_listen {
 	char			 gl_text[80];
 	int64_t			 gl_backlog;
 	int			 gl_ipv6only;
+	int			 gl_ssl;	/* any listen of it said "ssl" */
 	struct listen_opts	 gl_opt;
 	int			 gl_opt_set;
 	int			 gl_fd;		/* set by the master */
@@ -468,6 +563,9 @@ struct gen {
 	struct conf_tempdir	*g_tempdirs;	/* made by the master */
 	struct shm_zone		*g_health;	/* upstream state, the master's;
 						   NULL: not shared */
+	struct shm_zone		*g_tls;		/* ticket keys and the session
+						   caches (ssl_zone.c); NULL:
+						   none mapped */
 	int			 g_nuvars;	/* user variables: set, map */
 	struct conf_map		**g_uvar_map;	/* by slot, or NULL */
 	const char		**g_uvar_names;	/* by slot */
@@ -490,6 +588,15 @@ int		 conf_logs_chown(struct gen *, uid_t, gid_t);
 
 /* conf_proxy.c: the temporary directories, made in the master */
 int		 conf_tempdirs_make(struct gen *, int chown_to, uid_t, gid_t);
+
+/*
+ * conf_ssl.c: the ssl_* and proxy_ssl_* directives; the SSL_CTXs of
+ * servers and of proxy_pass https://, built by conf_load() (certificates
+ * and keys are read there, in the master, before privileges are dropped)
+ * and freed by conf_free().
+ */
+int		 conf_ssl_build(struct gen *);
+void		 conf_ssl_free(struct gen *);
 
 /* lookups used by the data path */
 struct conf_srv	*conf_find_server(const struct gen_listen *, const char *host,
