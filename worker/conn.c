@@ -14,6 +14,8 @@
 #include "conn.h"
 #include "http_log.h"
 #include "http_proxy.h"
+#include "io.h"
+#include "tls.h"
 #include "upool.h"
 #include "log.h"
 
@@ -39,7 +41,7 @@ static void conn_run(struct conn *);
 static const char *const state_names[CS_NSTATES] = {
 	"read_head", "process", "send", "discard_body", "done", "idle",
 	"linger", "close", "proxy_read_body", "proxy_connect", "proxy_send", "proxy_head",
-	"proxy_body", "proxy_tunnel",
+	"proxy_body", "proxy_tunnel", "tls_handshake",
 };
 
 const char *
@@ -241,6 +243,9 @@ conn_on_timer(struct timer *t)
 		return;
 	}
 	switch (c->c_state) {
+	case CS_TLS_HANDSHAKE:
+		why = "client timed out";
+		break;
 	case CS_READ_HEAD:
 		why = "client timed out while reading the request head";
 		break;
@@ -263,7 +268,7 @@ conn_on_timer(struct timer *t)
 	    (c->c_state == CS_READ_HEAD && c->c_in != NULL &&
 	    c->c_in->b_last > c->c_in->b_pos);
 	if (c->c_state == CS_READ_HEAD || c->c_state == CS_SEND ||
-	    c->c_state == CS_DISCARD_BODY)
+	    c->c_state == CS_DISCARD_BODY || c->c_state == CS_TLS_HANDSHAKE)
 		conn_log(c, LOG_INFO, "%s", why);
 	else
 		log_debug("conn %llu: %s", (unsigned long long)c->c_id, why);
@@ -283,6 +288,11 @@ conn_on_event(struct event *ev, uint32_t events)
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->c_readable = 1;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		c->c_writable = 1;
+	/* TLS: a read may wait for the socket to drain, a write for input */
+	if ((events & EPOLLOUT) && io_wants_write(c->c_ssl))
+		c->c_readable = 1;
+	if ((events & EPOLLIN) && io_wants_read(c->c_ssl))
 		c->c_writable = 1;
 	conn_run(c);
 }
@@ -340,10 +350,12 @@ conn_accept(struct gen *g, struct gen_listen *gl, int fd,
 		/* data usually arrives with the connection: try at once */
 		c->c_readable = 1;
 		c->c_writable = 1;
-		conn_set_state(c, CS_READ_HEAD);
+		conn_set_state(c, gl->gl_ssl ? CS_TLS_HANDSHAKE : CS_READ_HEAD);
 		http_req_reset(c);
 		c->c_req.r_start = clock_now();
-		timer_set(&c->c_timer,
+		timer_set(&c->c_timer, gl->gl_ssl &&
+		    gl->gl_default->sc_ssl.ss_handshake_timeout > 0 ?
+		    gl->gl_default->sc_ssl.ss_handshake_timeout :
 		    gl->gl_default->sc_client_header_timeout);
 	}
 	conn_run(c);
@@ -359,7 +371,7 @@ conn_read(struct conn *c)
 	if (b->b_last == b->b_end)
 		return IO_OK;
 	for (;;) {
-		n = read(c->c_fd, b->b_last, b->b_end - b->b_last);
+		n = io_read(c->c_fd, c->c_ssl, b->b_last, b->b_end - b->b_last);
 		if (n > 0) {
 			b->b_last += n;
 			return IO_OK;
@@ -567,7 +579,7 @@ step_send(struct conn *c)
 		}
 		if (!c->c_writable)
 			goto wait;
-		n = write(c->c_fd, b->b_pos, b->b_last - b->b_pos);
+		n = io_write(c->c_fd, c->c_ssl, b->b_pos, b->b_last - b->b_pos);
 		if (n > 0) {
 			b->b_pos += n;
 			c->c_req.r_sent += n;
@@ -716,6 +728,8 @@ step_linger(struct conn *c)
 
 	c->c_action = "closing";
 	if (c->c_linger_end == 0) {
+		/* TLS ends first (close_notify); the rest is dropped raw */
+		tls_conn_close(c);
 		if (shutdown(c->c_fd, SHUT_WR) == -1)
 			return CS_CLOSE;
 		c->c_linger_end = clock_now() + l->lc_lingering_time;
@@ -756,6 +770,7 @@ step_close(struct conn *c)
 		conn_req_put(c);
 	}
 	timer_cancel(&c->c_timer);
+	tls_conn_close(c);
 	/* close() takes the descriptor out of epoll: it is ours alone */
 	close(c->c_fd);
 	c->c_fd = -1;
@@ -793,6 +808,7 @@ static const conn_step steps[CS_NSTATES] = {
 	[CS_PROXY_HEAD] = http_proxy_step_head,
 	[CS_PROXY_BODY] = http_proxy_step_body,
 	[CS_PROXY_TUNNEL] = http_proxy_step_tunnel,
+	[CS_TLS_HANDSHAKE] = tls_step_handshake,
 };
 
 void

@@ -32,6 +32,7 @@ enum conn_state {
 	CS_PROXY_HEAD,		/* reading the response head */
 	CS_PROXY_BODY,		/* relaying the response */
 	CS_PROXY_TUNNEL,	/* after 101: bytes both ways */
+	CS_TLS_HANDSHAKE,	/* listen ... ssl: before the first request */
 	CS_NSTATES,
 };
 
@@ -44,6 +45,7 @@ struct buf {
 };
 
 struct proxy;
+typedef struct ssl_st SSL;
 
 struct conn {
 	struct event		 c_ev;		/* first: events find us */
@@ -60,6 +62,9 @@ struct conn {
 	int			 c_writable;
 	int			 c_eof;
 	int			 c_lame_duck;	/* worker stopping, was idle */
+	SSL			*c_ssl;		/* TLS, or NULL: plain */
+	int			 c_tls_plain;	/* plain HTTP to a TLS port */
+	int			 c_tls_failed;	/* no close_notify */
 	msec_t			 c_keepalive;	/* of the last request's location */
 	msec_t			 c_linger_end;	/* lingering_time runs out */
 	struct buf		*c_in;

@@ -16,6 +16,7 @@
 #include "http_proxy.h"
 #include "http_rewrite.h"
 #include "http_var.h"
+#include "tls.h"
 
 struct status_text {
 	int		 st_code;
@@ -53,6 +54,21 @@ status_text(int code)
 	for (i = 0; i < nitems(statuses); i++)
 		if (statuses[i].st_code == code)
 			return statuses[i].st_text;
+	return NULL;
+}
+
+/* 495-497: nginx's codes for TLS errors, answered as 400 */
+static const char *
+tls_status_detail(int code)
+{
+	switch (code) {
+	case 495:
+		return "The SSL certificate error";
+	case 496:
+		return "No required SSL certificate was sent";
+	case 497:
+		return "The plain HTTP request was sent to HTTPS port";
+	}
 	return NULL;
 }
 
@@ -268,7 +284,7 @@ respond(struct conn *c, int status, const char *ctype,
 	struct http_req *r = &c->c_req;
 	const struct conf_loc *l = r->r_loc;
 	struct buf *b, *body;
-	const char *text, *title;
+	const char *text, *title, *detail;
 	int tokens = l != NULL ? l->lc_server_tokens : 1;
 	size_t blen = 0;
 	char page[1024];
@@ -276,6 +292,9 @@ respond(struct conn *c, int status, const char *ctype,
 	/* the answer to an error page carries the error's status */
 	if (r->r_err_status != 0)
 		status = r->r_err_status;
+	/* nginx's TLS errors are 400s with a line of their own */
+	if ((detail = tls_status_detail(status)) != NULL)
+		status = 400;
 	text = status_text(status);
 	/* nginx's page says "Found" where its status line does not */
 	title = status == 302 ? "Found" : text;
@@ -297,8 +316,10 @@ respond(struct conn *c, int status, const char *ctype,
 	} else if (status >= 300 && status != 304 && text != NULL) {
 		int n = snprintf(page, sizeof(page),
 		    "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
-		    "<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>"
-		    "\r\n</body>\r\n</html>\r\n", status, title, status, title,
+		    "<center><h1>%d %s</h1></center>\r\n%s%s%s<hr><center>%s"
+		    "</center>\r\n</body>\r\n</html>\r\n", status, detail ? detail :
+		    title, status, title, detail ? "<center>" : "", detail ?
+		    detail : "", detail ? "</center>\r\n" : "",
 		    tokens ? PORTICO_VER : PORTICO_NAME);
 
 		blen = n;
@@ -982,6 +1003,19 @@ http_process(struct conn *c)
 
 	r->r_srv = conf_find_server(c->c_listen, r->r_host, r->r_hostlen,
 	    &r->r_cap);
+	/* the TLS errors of nginx, answered before any phase runs */
+	if (c->c_tls_plain) {
+		conn_log(c, LOG_INFO, "client sent plain HTTP request to HTTPS "
+		    "port");
+		rc = 497;
+	} else
+		rc = tls_verify_check(c);
+	if (rc != 0) {
+		r->r_loc = r->r_srv->sc_loc;
+		r->r_keepalive = 0;
+		c->c_action = NULL;
+		return http_special(c, rc);
+	}
 	/* the server's rewrite phase runs before any location is chosen */
 	http_find_location(c);
 	c->c_action = NULL;

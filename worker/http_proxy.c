@@ -24,6 +24,8 @@
 #include "http_proxy.h"
 #include "http_static.h"
 #include "http_var.h"
+#include "io.h"
+#include "tls.h"
 #include "log.h"
 #include "upool.h"
 #include "ups.h"
@@ -45,6 +47,7 @@ struct proxy {
 	struct conn		*px_c;
 	struct upconn		*px_uc;		/* the upstream connection */
 	int			 px_fd;		/* its descriptor, or -1 */
+	SSL			*px_ssl;	/* and its TLS, or NULL */
 	int			 px_reused;	/* it came from the idle pool */
 	int			 px_reusable;	/* and may go back there */
 	int			 px_sent_close;	/* "Connection: close" sent */
@@ -131,6 +134,7 @@ px_get(void)
 	memset(px, 0, offsetof(struct proxy, px_head));
 	memset(&px->px_code, 0, sizeof(*px) - offsetof(struct proxy, px_code));
 	px->px_fd = -1;
+	px->px_ssl = NULL;
 	px->px_spool_fd = -1;
 	px->px_rfd = -1;
 	return px;
@@ -148,6 +152,7 @@ http_proxy_release(struct conn *c)
 		upool_close(px->px_uc);
 	px->px_uc = NULL;
 	px->px_fd = -1;
+	px->px_ssl = NULL;
 	if (px->px_spool_fd != -1)
 		close(px->px_spool_fd);
 	if (px->px_rfd != -1)
@@ -193,6 +198,7 @@ px_drop_upstream(struct proxy *px)
 		upool_close(px->px_uc);
 	px->px_uc = NULL;
 	px->px_fd = -1;
+	px->px_ssl = NULL;
 }
 
 static void
@@ -207,6 +213,11 @@ px_on_wake(void *owner, uint32_t events)
 	/* the upstream's FIN came with its answer: not to be kept */
 	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		px->px_hup = 1;
+	/* TLS: a read may wait for the socket to drain, a write for input */
+	if ((events & EPOLLOUT) && io_wants_write(px->px_ssl))
+		px->px_readable = 1;
+	if ((events & EPOLLIN) && io_wants_read(px->px_ssl))
+		px->px_writable = 1;
 	conn_wakeup(px->px_c);
 }
 
@@ -777,6 +788,7 @@ px_connect_peer(struct conn *c, struct proxy *px)
 		px->px_uc->uc_wake = px_on_wake;
 		px->px_uc->uc_owner = px;
 		px->px_fd = px->px_uc->uc_fd;
+		px->px_ssl = px->px_uc->uc_ssl;
 		px->px_reused = 1;
 		px->px_connected = 1;
 		px->px_writable = 1;
@@ -842,7 +854,8 @@ http_proxy_start(struct conn *c)
 	/* the client waits for this before it sends the body */
 	if (r->r_has_body && r->r_expect && r->r_head.hh_version == 11 &&
 	    c->c_in->b_pos == c->c_in->b_last) {
-		ssize_t n = write(c->c_fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		ssize_t n = io_write(c->c_fd, c->c_ssl,
+		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
 
 		(void)n;	/* a client that misses it sends anyway */
 	}
@@ -1001,8 +1014,8 @@ px_send_kept(struct conn *c, struct proxy *px)
 		}
 		if (!px->px_writable)
 			return 0;
-		n = sendfile(px->px_fd, px->px_rfd, &px->px_rsent,
-		    px->px_rlen - px->px_rsent);
+		n = io_sendfile(px->px_fd, px->px_ssl, px->px_rfd,
+		    &px->px_rsent, px->px_rlen - px->px_rsent);
 		if (n > 0) {
 			px->px_bytes_sent += n;
 			continue;
@@ -1018,6 +1031,75 @@ px_send_kept(struct conn *c, struct proxy *px)
 	return 1;
 }
 
+/* the name proxy_ssl_name gives ($proxy_host), without a port */
+static const char *
+px_tls_name(struct conn *c, struct proxy *px, char *dst, size_t size)
+{
+	const struct conf_proxy *pc = px->px_conf;
+	const char *n = pc->px_host, *colon;
+	size_t len = pc->px_hostlen;
+
+	if (pc->px_ssl_name != NULL &&
+	    (n = http_work_render(c, pc->px_ssl_name, &len)) == NULL)
+		return NULL;
+	if (len > 0 && n[0] == '[') {
+		/* "[::1]:443": the address inside the brackets */
+		if ((colon = memchr(n, ']', len)) != NULL)
+			len = colon - n - 1;
+		n++;
+	} else if ((colon = memchr(n, ':', len)) != NULL &&
+	    memchr(colon + 1, ':', len - (colon + 1 - n)) == NULL)
+		len = colon - n;
+	if (len >= size)
+		return NULL;
+	memcpy(dst, n, len);
+	dst[len] = '\0';
+	return dst;
+}
+
+/* proxy_pass https://: the handshake, bounded by proxy_connect_timeout */
+static int
+px_tls_handshake(struct conn *c, struct proxy *px)
+{
+	const struct conf_proxy *pc = px->px_conf;
+	char name[256], err[512];
+	socklen_t sl = sizeof(int);
+	int soerr = 0, want_write = 0, rc;
+
+	if (px->px_ssl == NULL) {
+		/* a refused connect is told as such, not as a TLS error */
+		if (getsockopt(px->px_fd, SOL_SOCKET, SO_ERROR, &soerr,
+		    &sl) == 0 && soerr != 0)
+			return px_err(c, PXN_ERROR, "connect() failed (%d: %s)",
+			    soerr, strerror(soerr));
+		if (!px->px_writable)
+			return CS_WAIT;
+		if (px_tls_name(c, px, name, sizeof(name)) == NULL)
+			return px_fail(c, 500, "proxy_ssl_name is too long");
+		px->px_ssl = tls_upstream_new(pc->px_ssl_ctx, px->px_fd, name,
+		    pc->px_ssl_server_name, pc->px_ssl_session_reuse ?
+		    px->px_uc->uc_key : NULL);
+		if (px->px_ssl == NULL)
+			return px_fail(c, 500, "no TLS for the upstream");
+		px->px_uc->uc_ssl = px->px_ssl;
+		c->c_action = "SSL handshaking to upstream";
+	}
+	rc = tls_upstream_handshake(px->px_ssl, &want_write, err, sizeof(err));
+	if (rc == IO_AGAIN) {
+		if (want_write)
+			px->px_writable = 0;
+		else
+			px->px_readable = 0;
+		return CS_WAIT;
+	}
+	if (rc == IO_ERROR)
+		return px_err(c, PXN_ERROR, "%s", err);
+	px->px_t_connect = clock_now();
+	timer_cancel(&c->c_timer);
+	c->c_action = "sending request to upstream";
+	return CS_PROXY_SEND;
+}
+
 int
 http_proxy_step_connect(struct conn *c)
 {
@@ -1025,6 +1107,8 @@ http_proxy_step_connect(struct conn *c)
 
 	if (!px->px_writable && !px->px_readable)
 		return CS_WAIT;
+	if (px->px_conf->px_ssl)
+		return px_tls_handshake(c, px);
 	/* a failed connect shows as the error of the first write */
 	px->px_t_connect = clock_now();
 	timer_cancel(&c->c_timer);
@@ -1043,7 +1127,7 @@ px_write(struct conn *c, struct proxy *px, const char *p, size_t len,
 	while (*done < len) {
 		if (!px->px_writable)
 			return 0;
-		n = write(px->px_fd, p + *done, len - *done);
+		n = io_write(px->px_fd, px->px_ssl, p + *done, len - *done);
 		if (n > 0) {
 			*done += n;
 			px->px_bytes_sent += n;
@@ -1212,7 +1296,8 @@ px_read(struct proxy *px)
 	for (;;) {
 		if (!px->px_readable)
 			return IO_AGAIN;
-		n = read(px->px_fd, b->b_last, b->b_end - b->b_last);
+		n = io_read(px->px_fd, px->px_ssl, b->b_last,
+		    b->b_end - b->b_last);
 		if (n > 0) {
 			b->b_last += n;
 			px->px_bytes_received += n;
@@ -1721,7 +1806,7 @@ px_flush(struct conn *c, struct proxy *px)
 	while (px->px_iovcnt > 0) {
 		if (!c->c_writable)
 			return 0;
-		n = writev(c->c_fd, iov, px->px_iovcnt);
+		n = io_writev(c->c_fd, c->c_ssl, iov, px->px_iovcnt);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -1747,11 +1832,15 @@ px_upstream_done(struct proxy *px)
 		return;
 	px->px_t_end = clock_now();
 	/* nothing may be left over: it would be the next answer's start */
+	if (px->px_ssl != NULL && px->px_conf->px_ssl_session_reuse)
+		tls_upstream_keep(uc->uc_key, px->px_ssl);
 	if (px->px_reusable && !px->px_hup &&
 	    px->px_buf->b_pos == px->px_buf->b_last &&
+	    io_pending(px->px_ssl) == 0 &&
 	    ++uc->uc_requests < (unsigned)px->px_ups->u_keepalive_requests) {
 		px->px_uc = NULL;
 		px->px_fd = -1;
+		px->px_ssl = NULL;
 		upool_put(uc, (int)px->px_ups->u_keepalive,
 		    px->px_ups->u_keepalive_timeout);
 		return;
@@ -1760,6 +1849,7 @@ px_upstream_done(struct proxy *px)
 	if (!px->px_hup && px->px_framing != PXF_CLOSE) {
 		px->px_uc = NULL;
 		px->px_fd = -1;
+		px->px_ssl = NULL;
 		upool_drain(uc, PX_DRAIN_MS);
 		return;
 	}
@@ -1831,8 +1921,8 @@ px_spool_send(struct conn *c, struct proxy *px)
 	while (px_spooled(px)) {
 		if (!c->c_writable)
 			return 0;
-		n = sendfile(c->c_fd, px->px_spool_fd, &px->px_spool_r,
-		    px->px_spool_w - px->px_spool_r);
+		n = io_sendfile(c->c_fd, c->c_ssl, px->px_spool_fd,
+		    &px->px_spool_r, px->px_spool_w - px->px_spool_r);
 		if (n > 0) {
 			c->c_req.r_sent += n;
 			continue;
@@ -1951,7 +2041,8 @@ px_flush_out(struct conn *c)
 	while (out != NULL && out->b_pos < out->b_last) {
 		if (!c->c_writable)
 			return 0;
-		n = write(c->c_fd, out->b_pos, out->b_last - out->b_pos);
+		n = io_write(c->c_fd, c->c_ssl, out->b_pos,
+		    out->b_last - out->b_pos);
 		if (n > 0) {
 			out->b_pos += n;
 			c->c_req.r_sent += n;
@@ -2034,8 +2125,8 @@ http_proxy_step_tunnel(struct conn *c)
 		/* upstream to client */
 		if (up->b_pos < up->b_last) {
 			if (c->c_writable) {
-				n = write(c->c_fd, up->b_pos, up->b_last -
-				    up->b_pos);
+				n = io_write(c->c_fd, c->c_ssl, up->b_pos,
+				    up->b_last - up->b_pos);
 				if (n > 0) {
 					up->b_pos += n;
 					c->c_req.r_sent += n;

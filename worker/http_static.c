@@ -224,7 +224,7 @@ put_uri(char *dst, size_t size, const char *s, size_t len)
 	return n;
 }
 
-/* "http://host[:port]" of a redirect, as nginx's absolute_redirect */
+/* "http[s]://host[:port]" of a redirect, as nginx's absolute_redirect */
 size_t
 http_static_origin(struct conn *c, char *dst, size_t size)
 {
@@ -263,10 +263,12 @@ http_static_origin(struct conn *c, char *dst, size_t size)
 		h = host;
 		hl = strlen(host);
 	}
-	if (!l->lc_port_in_redirect || port == 80)
-		n = snprintf(dst, size, "http://%.*s", (int)hl, h);
+	if (!l->lc_port_in_redirect || port == (c->c_ssl != NULL ? 443 : 80))
+		n = snprintf(dst, size, "%s://%.*s", c->c_ssl != NULL ?
+		    "https" : "http", (int)hl, h);
 	else
-		n = snprintf(dst, size, "http://%.*s:%d", (int)hl, h, port);
+		n = snprintf(dst, size, "%s://%.*s:%d", c->c_ssl != NULL ?
+		    "https" : "http", (int)hl, h, port);
 	return n < 0 || (size_t)n >= size ? SIZE_MAX : (size_t)n;
 }
 
@@ -648,7 +650,8 @@ serve(struct conn *c, int fd, const struct stat *st)
 		sock_opt(c, TCP_NODELAY, 0);
 		f->f_nodelay_off = 1;
 	}
-	f->f_sendfile = l->lc_sendfile;
+	/* TLS encrypts in user space: the file goes through the buffer */
+	f->f_sendfile = l->lc_sendfile && c->c_ssl == NULL;
 	if (f->f_sendfile) {
 		/* as nginx: tcp_nopush only with sendfile */
 		if (l->lc_tcp_nopush) {

@@ -13,6 +13,7 @@
 #include "http_proxy.h"
 #include "http_rewrite.h"
 #include "http_var.h"
+#include "tls.h"
 #include "regex.h"
 
 static size_t
@@ -152,8 +153,12 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		*len = r->r_args != NULL;
 		return 1;
 	case VAR_SCHEME:
-		*v = "http";
-		*len = 4;
+		*v = c->c_ssl != NULL ? "https" : "http";
+		*len = strlen(*v);
+		return 1;
+	case VAR_HTTPS:
+		*v = "on";
+		*len = c->c_ssl != NULL ? 2 : 0;
 		return 1;
 	case VAR_REMOTE_ADDR:
 		*v = c->c_peer_text;
@@ -457,6 +462,22 @@ http_var_render_raw(struct conn *c, const struct var_tpl *t, struct buf *b,
 					return -1;
 			}
 			if (put(b, c->c_peer_text, strlen(c->c_peer_text)) == -1)
+				return -1;
+			continue;
+		}
+		if (vp->vp_var >= VAR_SSL_PROTOCOL &&
+		    vp->vp_var <= VAR_SSL_CLIENT_ESCAPED_CERT) {
+			/* a certificate's PEM is longer than tmp */
+			char big[8192];
+
+			if (!tls_var(c, vp->vp_var, big, sizeof(big), &v,
+			    &len)) {
+				if (dash && put(b, "-", 1) == -1)
+					return -1;
+				continue;
+			}
+			if (put_escaped(b, v, len, escape == VAR_ESC_CAP_ARGS ?
+			    VAR_ESC_NONE : escape) == -1)
 				return -1;
 			continue;
 		}

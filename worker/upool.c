@@ -12,6 +12,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "tls.h"
 #include "upool.h"
 
 static struct upconn *idle;		/* most recently used first */
@@ -129,6 +130,11 @@ upool_put(struct upconn *uc, int max_idle, msec_t timeout)
 void
 upool_drain(struct upconn *uc, msec_t timeout)
 {
+	/* TLS says goodbye first: close_notify, then the wait for FIN */
+	if (uc->uc_ssl != NULL) {
+		tls_upstream_free(uc->uc_ssl, 1);
+		uc->uc_ssl = NULL;
+	}
 	uc->uc_wake = NULL;
 	uc->uc_owner = NULL;
 	uc->uc_key = NULL;		/* never taken again */
@@ -147,6 +153,8 @@ upool_close(struct upconn *uc)
 {
 	if (uc->uc_idle)
 		unlink_idle(uc);
+	tls_upstream_free(uc->uc_ssl, 0);
+	uc->uc_ssl = NULL;
 	/* close() takes it out of epoll: the descriptor is ours alone */
 	if (uc->uc_fd != -1)
 		close(uc->uc_fd);

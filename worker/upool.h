@@ -11,6 +11,7 @@
 struct upconn {
 	struct event	 uc_ev;		/* first: events find us */
 	int		 uc_fd;
+	struct ssl_st	*uc_ssl;	/* TLS to the upstream, or NULL */
 	const void	*uc_key;	/* which upstream peer */
 	unsigned	 uc_requests;	/* served on it so far */
 	/* the holder's handler; NULL while idle */

@@ -18,6 +18,7 @@
 #include "http_log.h"
 #include "log.h"
 #include "ups.h"
+#include "tls.h"
 #include "worker.h"
 
 struct listener {
@@ -171,7 +172,7 @@ worker_init(struct gen *g, int slot)
 	/* a timer per client connection, and per upstream one */
 	if (event_init(2 * (int)g->g_main->mc_worker_connections + 16) == -1 ||
 	    conn_pool_init((int)g->g_main->mc_worker_connections) == -1 ||
-	    ups_init(g) == -1)
+	    ups_init(g) == -1 || tls_worker_init(g) == -1)
 		return -1;
 	timer_init(&shutdown_timer, on_shutdown_timeout, NULL);
 
