@@ -607,4 +607,60 @@ EOF
 	});
 }
 
+# worker_connections all taken by clients that send nothing: the next
+# client still gets in, an idle keep-alive connection going first, then
+# the oldest stalled one
+{
+	my $w = PorticoTest->new;
+	$w->write_conf(<<'EOF');
+worker_processes 1;
+events { worker_connections 4; }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location / { return 200 "ok\n"; }
+    }
+}
+EOF
+	$w->allow_log(qr/worker_connections are not enough/);
+	$w->run;
+	my $port = $w->port(0);
+	my ($wk) = $w->wait_ready(1);
+	my $base = PorticoTest::sock_count($wk);
+	# one keep-alive connection, idle after its answer
+	my $ka = PorticoTest::connect_port($port);
+	print $ka "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	my ($buf) = PorticoTest::read_sock($ka, 5, sub { $_[0] =~ /ok\n/ });
+	like($buf, qr/^HTTP\/1.1 200/, 'a keep-alive answer');
+	# three silent ones fill the rest: the server has them all
+	my @silent = map { PorticoTest::connect_port($port) } 1 .. 3;
+	ok(wait_until(sub { PorticoTest::sock_count($wk) == $base + 4 }, 10),
+	    'four client connections open');
+	for my $n (1 .. 2) {
+		if ($n == 2) {
+			# client 1's slot is free again: a fourth silent one
+			push @silent, PorticoTest::connect_port($port);
+			ok(wait_until(sub { PorticoTest::sock_count($wk) ==
+			    $base + 4 }, 10), 'four silent connections open');
+		}
+		my $c = PorticoTest::connect_port($port);
+		print $c "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+		my ($r) = PorticoTest::read_sock($c, 5);
+		like($r // '', qr/^HTTP\/1.1 200/, "client $n answered with every "
+		    . "slot taken");
+	}
+	my $log = $w->error_log;
+	like($log, qr/worker_connections are not enough, closing an idle /,
+	    'the idle keep-alive connection went first');
+	like($log, qr/worker_connections are not enough, closing the oldest /,
+	    'then the oldest silent one');
+	my $got = sysread($ka, my $x, 100);
+	ok(defined $got && $got == 0, 'the idle connection was closed');
+	$got = sysread($silent[0], $x, 100);
+	ok(defined $got && $got == 0, 'the oldest silent one was closed');
+	my (undef, $closed) = PorticoTest::read_sock($silent[3], 0.2);
+	ok(!$closed, 'the newest silent one is still open');
+	$w->stop;
+}
+
 done_testing;

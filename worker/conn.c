@@ -297,6 +297,35 @@ conn_on_event(struct event *ev, uint32_t events)
 	conn_run(c);
 }
 
+/*
+ * Every slot is taken: the connection that costs others least goes, so
+ * that a flood of clients that connect and stall (an idle keep-alive,
+ * a TLS handshake or a request head that does not come) cannot lock
+ * out the next client.  The oldest idle keep-alive first, then the
+ * oldest stalled handshake or head.  0 when one was closed.
+ */
+int
+conn_reclaim(void)
+{
+	struct conn *c, *idle = NULL, *stalled = NULL;
+
+	for (c = active; c != NULL; c = c->c_next) {
+		if (c->c_state == CS_IDLE)
+			idle = c;
+		else if (c->c_state == CS_TLS_HANDSHAKE ||
+		    (c->c_state == CS_READ_HEAD && c->c_requests == 0))
+			stalled = c;
+	}
+	if ((c = idle != NULL ? idle : stalled) == NULL)
+		return -1;
+	log_warnx("%d worker_connections are not enough, closing %s "
+	    "connection", nactive, c == idle ? "an idle keep-alive" :
+	    "the oldest unfinished");
+	conn_set_state(c, CS_CLOSE);
+	conn_run(c);
+	return 0;
+}
+
 void
 conn_accept(struct gen *g, struct gen_listen *gl, int fd,
     struct sockaddr_storage *peer, socklen_t peerlen)

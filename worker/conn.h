@@ -93,6 +93,8 @@ int	 conn_pool_init(int max);
 void	 conn_accept(struct gen *, struct gen_listen *, int fd,
 	    struct sockaddr_storage *, socklen_t);
 int	 conn_count(void);
+/* all slots taken: close the connection that costs others least; 0/-1 */
+int	 conn_reclaim(void);
 void	 conn_shutdown_begin(void);
 void	 conn_close_all(const char *reason);
 void	 conn_log(struct conn *, int level, const char *fmt, ...)

@@ -65,12 +65,6 @@ on_accept(struct event *ev, uint32_t events)
 
 	max = gen->g_main->mc_multi_accept ? 512 : 32;
 	for (n = 0; n < max && !worker_stopping; n++) {
-		if (conn_count() >= gen->g_main->mc_worker_connections) {
-			log_alert("%lld worker_connections are not enough",
-			    (long long)gen->g_main->mc_worker_connections);
-			listeners_pause(1);
-			return;
-		}
 		plen = sizeof(peer);
 		fd = accept4(ev->ev_fd, (struct sockaddr *)&peer, &plen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -83,6 +77,19 @@ on_accept(struct event *ev, uint32_t events)
 				return;
 			}
 			log_err("accept4() on %s failed", ls->ls_gl->gl_text);
+			return;
+		}
+		/*
+		 * Full: a connection that costs others least makes room
+		 * (conn_reclaim); with none, the new one is refused, as
+		 * nginx does, and accepting pauses until one closes.
+		 */
+		if (conn_count() >= gen->g_main->mc_worker_connections &&
+		    conn_reclaim() == -1) {
+			log_alert("%lld worker_connections are not enough",
+			    (long long)gen->g_main->mc_worker_connections);
+			close(fd);
+			listeners_pause(1);
 			return;
 		}
 		conn_accept(gen, ls->ls_gl, fd, &peer, plen);
