@@ -41,6 +41,7 @@ conf_proxy_init(struct conf_proxy *px)
 	px->px_next = UNSET;
 	px->px_next_tries = px->px_next_timeout = UNSET;
 	px->px_body_buffer = UNSET;
+	conf_ssl_proxy_init(px);
 }
 
 static int
@@ -707,6 +708,7 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 	 * "default" stands for "proxy_redirect <proxy_pass URL> <location>":
 	 * it is made here, where both are known
 	 */
+	conf_ssl_proxy_merge(cp, l, pp);
 	if (px->px_pass)
 		resolve_pass(cp, px);
 	if (px->px_pass && l->lc_match != LOC_REGEX &&
