@@ -620,7 +620,11 @@ conf_load(const char *prefix, const char *path, const char *params,
 		conf_vars_check(&cp);
 	if (g->g_errors == 0)
 		conf_finish(&cp);
+	/* certificates and keys are read here: -t and a reload check them */
+	if (g->g_errors == 0)
+		conf_ssl_build(g);
 	if (g->g_errors > 0) {
+		conf_ssl_free(g);
 		regex_free_all(g->g_regexes);
 		arena_free(a);
 		return NULL;
@@ -633,6 +637,7 @@ conf_free(struct gen *g)
 {
 	if (g != NULL) {
 		conf_logs_close(g);
+		conf_ssl_free(g);
 		regex_free_all(g->g_regexes);
 		arena_free(g->g_arena);
 	}

@@ -121,7 +121,42 @@ enum {
 	SSLC_NONE = 0,		/* "none" (the default): no server-side cache,
 				   clients told nothing is cached */
 	SSLC_OFF,		/* "off": no cache at all */
-	SSLC_SHARED,		/* "shared:name:size": the shared zone */
+	SSLC_SHARED,		/* "shared:name:size": the shared zone, and
+				   OpenSSL's own per-worker cache too when
+				   ss_cache_builtin > 0 */
+	SSLC_BUILTIN,		/* "builtin[:size]" alone: OpenSSL's cache */
+};
+
+/* where a directive was given, for the errors found when it is used */
+struct conf_at {
+	const char		*at_file;	/* NULL: not given (default) */
+	int			 at_line;
+};
+
+/* the directives of ss_at[] and px_ssl_at[] */
+enum {
+	SSLA_PASSWORD = 0,
+	SSLA_CIPHERS,
+	SSLA_ECDH_CURVE,
+	SSLA_DHPARAM,
+	SSLA_VERIFY,		/* ssl_verify_client, proxy_ssl_verify */
+	SSLA_CLIENT_CERT,
+	SSLA_TRUSTED,
+	SSLA_CRL,
+	SSLA_STAPLING,
+	SSLA_STAPLING_FILE,
+	SSLA_CACHE,
+	SSLA_CERT,		/* proxy_ssl_certificate */
+	SSLA_KEY,		/* proxy_ssl_certificate_key */
+	SSLA_N
+};
+
+/* one ssl_session_ticket_key file, read at load */
+struct conf_ssl_ticket {
+	unsigned char		 tk_key[80];	/* as nginx: the key name (16),
+						   the HMAC secret, the AES key
+						   (16 each, or 32 each) */
+	size_t			 tk_len;	/* 48 or 80 */
 };
 
 /* one ssl_certificate and the ssl_certificate_key given after it */
@@ -137,6 +172,8 @@ struct conf_ssl_cert {
 struct conf_ssl_cmd {
 	char			*sm_name;
 	char			*sm_value;
+	const char		*sm_file;	/* where it was given */
+	int			 sm_line;
 	struct conf_ssl_cmd	*sm_next;
 };
 
@@ -146,7 +183,11 @@ struct conf_ssl_cmd {
  * that gives any ssl_certificate replaces the inherited list, as nginx.
  */
 struct conf_ssl {
-	struct conf_ssl_cert	*ss_certs;
+	struct conf_ssl_cert	*ss_certs;	/* merged: each with its key */
+	struct conf_ssl_cert	*ss_keys;	/* while reading: this level's
+						   ssl_certificate_key lines
+						   (sk_key), paired with the
+						   certificates by order */
 	char			*ss_password_file;	/* absolute, or NULL */
 	int			 ss_protocols;		/* SSLP_* */
 	char			*ss_ciphers;		/* "HIGH:!aNULL:!MD5" */
@@ -156,10 +197,12 @@ struct conf_ssl {
 	char			*ss_dhparam;		/* NULL: none */
 	int			 ss_tickets;		/* on */
 	char			**ss_ticket_keys;	/* files; first encrypts */
+	struct conf_ssl_ticket	*ss_ticket_data;	/* their bytes, same order */
 	int			 ss_nticket_keys;
 	int			 ss_cache;		/* SSLC_* */
 	char			*ss_cache_name;		/* SSLC_SHARED */
 	int64_t			 ss_cache_size;		/* bytes */
+	int64_t			 ss_cache_builtin;	/* sessions; 0: none */
 	msec_t			 ss_session_timeout;	/* 5m */
 	int			 ss_verify;		/* SSLV_* */
 	int64_t			 ss_verify_depth;	/* 1 */
@@ -169,8 +212,15 @@ struct conf_ssl {
 	int			 ss_stapling;		/* off */
 	char			*ss_stapling_file;	/* DER OCSP response */
 	int			 ss_stapling_verify;	/* off */
-	msec_t			 ss_handshake_timeout;	/* portico: 0: the
-						   server's client_header_timeout */
+	unsigned char		*ss_staple;		/* the DER of
+						   ss_stapling_file, stapled
+						   when ss_stapling */
+	size_t			 ss_staple_len;
+	msec_t			 ss_handshake_timeout;	/* portico; unset or 0:
+						   the server's
+						   client_header_timeout
+						   (resolved at merge) */
+	struct conf_at		 ss_at[SSLA_N];
 	SSL_CTX			*ss_ctx;	/* NULL: no certificate */
 };
 
@@ -271,6 +321,7 @@ struct conf_proxy {
 	char			*px_ssl_password_file;
 	struct conf_ssl_cmd	*px_ssl_commands;	/* proxy_ssl_conf_command */
 	int			 px_ssl_session_reuse;	/* on */
+	struct conf_at		 px_ssl_at[SSLA_N];
 	SSL_CTX			*px_ssl_ctx;		/* px_ssl: built at load,
 						   shared by the locations
 						   inheriting the same

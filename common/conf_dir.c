@@ -39,6 +39,7 @@ conf_srv_new(struct arena *a)
 
 	s->sc_client_header_timeout = UNSET;
 	s->sc_header_buffer = s->sc_large_num = s->sc_large_size = UNSET;
+	conf_ssl_init(&s->sc_ssl);
 	return s;
 }
 
@@ -666,6 +667,11 @@ listen_param(struct conf_parser *cp, struct conf_listen *li, const char *a)
 		li->li_default = 1;
 		return 0;
 	}
+	/* of the address, not a socket option: any listen may say it */
+	if (strcmp(a, "ssl") == 0) {
+		li->li_ssl = 1;
+		return 0;
+	}
 	li->li_opt_set = 1;
 	if (str_has_prefix(a, "backlog=")) {
 		if (str_parse_int(a + 8, INT_MAX, &v) == -1 || v == 0) {
@@ -695,8 +701,7 @@ listen_param(struct conf_parser *cp, struct conf_listen *li, const char *a)
 		o->lo_fastopen = v;
 	} else if (str_has_prefix(a, "so_keepalive="))
 		return listen_keepalive(cp, a + 13, o);
-	else if (strcmp(a, "ssl") == 0 || strcmp(a, "http2") == 0 ||
-	    strcmp(a, "proxy_protocol") == 0) {
+	else if (strcmp(a, "http2") == 0 || strcmp(a, "proxy_protocol") == 0) {
 		conf_error(cp, "the \"%s\" parameter of \"listen\" is not "
 		    "supported yet", a);
 		return -1;
@@ -870,6 +875,7 @@ conf_types_add(struct conf_parser *cp, int argc, char **argv)
 
 #define SRV_LOC	(CTX_HTTP | CTX_SERVER | CTX_LOCATION)
 #define RW_CTX	(CTX_SERVER | CTX_LOCATION | CTX_IF)
+#define SRV	(CTX_HTTP | CTX_SERVER)
 
 const struct conf_cmd conf_cmds[] = {
 	{ "daemon", CTX_MAIN, 0, 1, 1, set_flag, OFF_MAIN(mc_daemon) },
@@ -1016,6 +1022,72 @@ const struct conf_cmd conf_cmds[] = {
 	{ "proxy_intercept_errors", SRV_LOC, 0, 1, 1, set_flag,
 	    OFF_LOC(lc_px.px_intercept_errors) },
 
+	/* TLS (conf_ssl.c): ssl_* in http and server, proxy_ssl_* anywhere */
+	{ "ssl_certificate", SRV, 0, 1, 1, conf_ssl_set_cert, CONF_SRV, 0 },
+	{ "ssl_certificate_key", SRV, 0, 1, 1, conf_ssl_set_cert, CONF_SRV, 0 },
+	{ "ssl_password_file", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_password_file) },
+	{ "ssl_protocols", SRV, 0, 1, ARGS_ANY, conf_ssl_set_protocols,
+	    OFF_SRV(sc_ssl.ss_protocols) },
+	{ "ssl_ciphers", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_ciphers) },
+	{ "ssl_conf_command", SRV, 0, 2, 2, conf_ssl_set_command,
+	    OFF_SRV(sc_ssl.ss_commands) },
+	{ "ssl_prefer_server_ciphers", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_prefer_server) },
+	{ "ssl_ecdh_curve", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_ecdh_curve) },
+	{ "ssl_dhparam", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_dhparam) },
+	{ "ssl_session_tickets", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_tickets) },
+	{ "ssl_session_ticket_key", SRV, 0, 1, 1, conf_ssl_set_ticket_key,
+	    CONF_SRV, 0 },
+	{ "ssl_session_cache", SRV, 0, 1, 2, conf_ssl_set_cache, CONF_SRV, 0 },
+	{ "ssl_session_timeout", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_session_timeout) },
+	{ "ssl_verify_client", SRV, 0, 1, 1, conf_ssl_set_verify, CONF_SRV, 0 },
+	{ "ssl_client_certificate", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_client_cert) },
+	{ "ssl_trusted_certificate", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_trusted) },
+	{ "ssl_verify_depth", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_verify_depth) },
+	{ "ssl_crl", SRV, 0, 1, 1, conf_ssl_set, OFF_SRV(sc_ssl.ss_crl) },
+	{ "ssl_stapling", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_stapling) },
+	{ "ssl_stapling_file", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_stapling_file) },
+	{ "ssl_stapling_verify", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_stapling_verify) },
+	{ "ssl_handshake_timeout", SRV, 0, 1, 1, conf_ssl_set,
+	    OFF_SRV(sc_ssl.ss_handshake_timeout) },
+	{ "proxy_ssl_server_name", SRV_LOC, 0, 1, 1, conf_ssl_set,
+	    OFF_LOC(lc_px.px_ssl_server_name) },
+	{ "proxy_ssl_name", SRV_LOC, 0, 1, 1, conf_ssl_set_name, CONF_LOC, 0 },
+	{ "proxy_ssl_verify", SRV_LOC, 0, 1, 1, conf_ssl_set,
+	    OFF_LOC(lc_px.px_ssl_verify) },
+	{ "proxy_ssl_verify_depth", SRV_LOC, 0, 1, 1, conf_ssl_set,
+	    OFF_LOC(lc_px.px_ssl_verify_depth) },
+	{ "proxy_ssl_trusted_certificate", SRV_LOC, 0, 1, 1, conf_ssl_set,
+	    OFF_LOC(lc_px.px_ssl_trusted) },
+	{ "proxy_ssl_crl", SRV_LOC, 0, 1, 1, conf_ssl_set,
+	    OFF_LOC(lc_px.px_ssl_crl) },
+	{ "proxy_ssl_protocols", SRV_LOC, 0, 1, ARGS_ANY,
+	    conf_ssl_set_protocols, OFF_LOC(lc_px.px_ssl_protocols) },
+	{ "proxy_ssl_ciphers", SRV_LOC, 0, 1, 1, conf_ssl_set,
+	    OFF_LOC(lc_px.px_ssl_ciphers) },
+	{ "proxy_ssl_certificate", SRV_LOC, 0, 1, 1, conf_ssl_set,
+	    OFF_LOC(lc_px.px_ssl_cert) },
+	{ "proxy_ssl_certificate_key", SRV_LOC, 0, 1, 1, conf_ssl_set,
+	    OFF_LOC(lc_px.px_ssl_key) },
+	{ "proxy_ssl_password_file", SRV_LOC, 0, 1, 1, conf_ssl_set,
+	    OFF_LOC(lc_px.px_ssl_password_file) },
+	{ "proxy_ssl_conf_command", SRV_LOC, 0, 2, 2, conf_ssl_set_command,
+	    OFF_LOC(lc_px.px_ssl_commands) },
+	{ "proxy_ssl_session_reuse", SRV_LOC, 0, 1, 1, conf_ssl_set,
+	    OFF_LOC(lc_px.px_ssl_session_reuse) },
+
 	/* upstream {} */
 	{ "upstream", CTX_HTTP, 1, 1, 1, conf_set_upstream, CONF_NONE, 0 },
 	{ "server", CTX_UPSTREAM, 0, 1, ARGS_ANY, conf_set_ups_server,
@@ -1133,6 +1205,8 @@ build_listens(struct conf_parser *cp)
 				    total * sizeof(struct conf_srv *));
 			}
 			gl->gl_servers[gl->gl_nservers++] = s;
+			/* as nginx: one "ssl" makes the whole address TLS */
+			gl->gl_ssl |= li->li_ssl;
 			if (!li->li_opt_set)
 				continue;
 			/* the socket's options: one listen gives them */
@@ -1225,11 +1299,13 @@ conf_finish(struct conf_parser *cp)
 		h->hc_srv->sc_large_num = 4;
 		h->hc_srv->sc_large_size = 8192;
 	}
+	conf_ssl_merge(cp, h->hc_srv, NULL);
 	for (s = h->hc_servers; s != NULL; s = s->sc_next) {
 		INHERIT(s, h->hc_srv, sc_client_header_timeout, 60000);
 		INHERIT(s, h->hc_srv, sc_header_buffer, 1024);
 		INHERIT(s, h->hc_srv, sc_large_num, 4);
 		INHERIT(s, h->hc_srv, sc_large_size, 8192);
+		conf_ssl_merge(cp, s, h->hc_srv);
 		merge_loc(cp, s->sc_loc, h->hc_loc);
 	}
 	/* the implicit upstreams of proxy_pass are made by now */

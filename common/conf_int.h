@@ -130,6 +130,30 @@ int	 conf_proxy_set_next(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
 int	 conf_proxy_set_version(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);
+/* conf_ssl.c */
+void	 conf_ssl_init(struct conf_ssl *);
+void	 conf_ssl_proxy_init(struct conf_proxy *);
+void	 conf_ssl_merge(struct conf_parser *, struct conf_srv *,
+	    const struct conf_srv *http);
+void	 conf_ssl_proxy_merge(struct conf_parser *, struct conf_loc *,
+	    const struct conf_proxy *parent);
+int	 conf_ssl_set(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_ssl_set_cert(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_ssl_set_protocols(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_ssl_set_command(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_ssl_set_ticket_key(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_ssl_set_cache(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_ssl_set_verify(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_ssl_set_name(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+
 /* conf_upstream.c */
 int	 conf_set_upstream(struct conf_parser *, const struct conf_cmd *,
 	    int, char **, void *);

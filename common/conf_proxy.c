@@ -41,6 +41,7 @@ conf_proxy_init(struct conf_proxy *px)
 	px->px_next = UNSET;
 	px->px_next_tries = px->px_next_timeout = UNSET;
 	px->px_body_buffer = UNSET;
+	conf_ssl_proxy_init(px);
 }
 
 static int
@@ -123,6 +124,7 @@ conf_tempdirs_make(struct gen *g, int chown_to, uid_t uid, gid_t gid)
  * "http://host[:port][/uri]": host is an upstream's name, a host name, an
  * IPv4 or [IPv6] address.  Which one is known once the whole file is
  * read (an upstream block may come later): conf_proxy_merge() decides.
+ * "https://" is the same over TLS, port 443 by default.
  */
 static int
 parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
@@ -130,14 +132,14 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 	struct conf_proxy *px = &l->lc_px;
 	const char *h, *e, *uri, *port = NULL;
 	char pbuf[8];
-	long long pn = 80;
-	size_t hl;
+	long long pn = 80, defport = 80;
+	size_t hl, skip = 7;
 
 	if (strncasecmp(url, "https://", 8) == 0) {
-		conf_error(cp, "https protocol requires SSL support");
-		return -1;
-	}
-	if (strncasecmp(url, "http://", 7) != 0) {
+		px->px_ssl = 1;
+		pn = defport = 443;
+		skip = 8;
+	} else if (strncasecmp(url, "http://", 7) != 0) {
 		conf_error(cp, "invalid URL prefix in \"%s\"", url);
 		return -1;
 	}
@@ -146,7 +148,7 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 		    "yet");
 		return -1;
 	}
-	h = url + 7;
+	h = url + skip;
 	/* "http://unix:/path/to/socket:/uri", the uri part optional */
 	if (str_has_prefix(h, "unix:")) {
 		const char *path = h + 5, *colon = strchr(path, ':');
@@ -192,7 +194,7 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 			port = e + 1;
 	}
 	if (hl == 0 || hl >= 256) {
-		conf_error(cp, "no host in upstream \"%s\"", url + 7);
+		conf_error(cp, "no host in upstream \"%s\"", url + skip);
 		return -1;
 	}
 	if (port != NULL) {
@@ -200,21 +202,22 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 
 		if (pl == 0 || pl >= sizeof(pbuf)) {
 			conf_error(cp, "invalid port in upstream \"%s\"",
-			    url + 7);
+			    url + skip);
 			return -1;
 		}
 		memcpy(pbuf, port, pl);
 		pbuf[pl] = '\0';
 		if (str_parse_int(pbuf, 65535, &pn) == -1 || pn == 0) {
 			conf_error(cp, "invalid port in upstream \"%s\"",
-			    url + 7);
+			    url + skip);
 			return -1;
 		}
 	}
 	px->px_hostname = arena_strndup(cp->cp_arena, h, hl);
 	px->px_port_given = port != NULL;
-	/* $proxy_host: the port only when it is not the default */
-	px->px_hostlen = (pn == 80 || port == NULL) ? hl : (size_t)(uri - h);
+	/* $proxy_host: the port only when it is not the scheme's */
+	px->px_hostlen = (pn == defport || port == NULL) ? hl :
+	    (size_t)(uri - h);
 	px->px_host = arena_strndup(cp->cp_arena, h, px->px_hostlen);
 	px->px_port = (int)pn;
 	px->px_file = cp->cp_in->in_path;
@@ -319,11 +322,13 @@ implicit_upstream(struct conf_parser *cp, struct conf_proxy *px)
 	size_t hl = strlen(px->px_hostname);
 	int n = 0, i;
 
+	/* a TLS one apart: its idle connections are not plain ones */
 	if (px->px_unix != NULL)
-		snprintf(name, sizeof(name), "%s", px->px_hostname);
+		snprintf(name, sizeof(name), "%s%s", px->px_ssl ? "https://" :
+		    "", px->px_hostname);
 	else
-		snprintf(name, sizeof(name), "%s:%d", px->px_hostname,
-		    px->px_port);
+		snprintf(name, sizeof(name), "%s%s:%d", px->px_ssl ?
+		    "https://" : "", px->px_hostname, px->px_port);
 	for (up = &h->hc_upstreams; *up != NULL; up = &(*up)->u_next)
 		if ((*up)->u_implicit && strcasecmp((*up)->u_name, name) == 0)
 			return *up;
@@ -707,6 +712,7 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 	 * "default" stands for "proxy_redirect <proxy_pass URL> <location>":
 	 * it is made here, where both are known
 	 */
+	conf_ssl_proxy_merge(cp, l, pp);
 	if (px->px_pass)
 		resolve_pass(cp, px);
 	if (px->px_pass && l->lc_match != LOC_REGEX &&
@@ -716,10 +722,10 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 		size_t n;
 
 		rd = arena_alloc(cp->cp_arena, sizeof(*rd));
-		n = 7 + px->px_hostlen + (px->px_uri ? px->px_urilen : 1) + 1;
+		n = 8 + px->px_hostlen + (px->px_uri ? px->px_urilen : 1) + 1;
 		from = arena_alloc(cp->cp_arena, n);
-		snprintf(from, n, "http://%s%s", px->px_host,
-		    px->px_uri ? px->px_uri : "/");
+		snprintf(from, n, "%s://%s%s", px->px_ssl ? "https" : "http",
+		    px->px_host, px->px_uri ? px->px_uri : "/");
 		rd->pr_from = from;
 		rd->pr_fromlen = strlen(from);
 		rd->pr_to = var_compile(cp->cp_arena, px->px_uri ? l->lc_name :

@@ -753,7 +753,11 @@ test_errors(void)
 		/* nginx: a number alone is a port, and 65536 is not one */
 		{ "http { server { listen 65536; } }\n", 1,
 		    "invalid port in \"65536\" of the \"listen\" directive" },
-		{ "http { server { listen 8001 ssl; } }\n", 1, "the \"ssl\" "
+		/* as nginx: the default server of a TLS address needs one */
+		{ "http { server { listen 8001 ssl; } }\n", 1, "no "
+		    "\"ssl_certificate\" is defined for the \"listen ... ssl\" "
+		    "directive" },
+		{ "http { server { listen 8001 http2; } }\n", 1, "the \"http2\" "
 		    "parameter of \"listen\" is not supported yet" },
 		{ "http { server { listen 8001 fast; } }\n", 1,
 		    "invalid parameter \"fast\"" },
