@@ -20,6 +20,7 @@
 #include "master.h"
 #include "proc.h"
 #include "shm.h"
+#include "ssl_zone.h"
 #include "str.h"
 
 #define MAX_CHILDREN	2100
@@ -489,6 +490,14 @@ reload(void)
 		conf_free(g);
 		return;
 	}
+	/* before the switch: a bad ssl_session_ticket_key keeps the old */
+	if (ssl_zone_attach(g) == -1) {
+		log_msg(LOG_ERR, 0, "reload failed: cannot set up the TLS "
+		    "sessions, keeping the running configuration");
+		listen_close_unused(cur);
+		conf_free(g);
+		return;
+	}
 	cur = g;
 	chown_logs();
 	health_attach(g);
@@ -712,6 +721,8 @@ master_run(struct gen *g, struct master_opts *o)
 		return 1;
 	chown_logs();
 	health_attach(g);
+	if (ssl_zone_attach(g) == -1)
+		return 1;
 	/*
 	 * The title before the pid file: whoever waits for the pid file
 	 * (or for the daemon's parent to exit) sees the title already.
