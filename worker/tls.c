@@ -485,8 +485,8 @@ tls_upstream_keep(const void *key, SSL *ssl)
 	unsigned i = tls_ups_slot(key);
 	SSL_SESSION *sess;
 
-	if (key == NULL || ssl == NULL || SSL_session_reused(ssl) ||
-	    (sess = SSL_get1_session(ssl)) == NULL)
+	/* a resumed connection's session too: TLS 1.3 tickets are used once */
+	if (key == NULL || ssl == NULL || (sess = SSL_get1_session(ssl)) == NULL)
 		return;
 	if (!SSL_SESSION_is_resumable(sess)) {
 		SSL_SESSION_free(sess);
@@ -550,7 +550,18 @@ tls_upstream_handshake(SSL *ssl, int *want_write, char *err, size_t errlen)
 		return IO_AGAIN;
 	}
 	vr = SSL_get_verify_result(ssl);
-	if (vr != X509_V_OK) {
+	if (vr == X509_V_ERR_HOSTNAME_MISMATCH ||
+	    vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+		char *ip = X509_VERIFY_PARAM_get1_ip_asc(vp);
+		const char *host = X509_VERIFY_PARAM_get0_host(vp, 0);
+
+		/* nginx's words for it */
+		snprintf(err, errlen, "upstream SSL certificate does not match "
+		    "\"%s\"", ip != NULL ? ip : host != NULL ? host : "");
+		OPENSSL_free(ip);
+		ERR_clear_error();
+	} else if (vr != X509_V_OK) {
 		snprintf(err, errlen, "upstream SSL certificate verify error: "
 		    "(%ld:%s)", vr, X509_verify_cert_error_string(vr));
 		ERR_clear_error();
@@ -569,7 +580,14 @@ tls_upstream_free(SSL *ssl, int clean)
 {
 	if (ssl == NULL)
 		return;
-	if (clean && SSL_is_init_finished(ssl) && SSL_shutdown(ssl) < 0)
+	/*
+	 * Without close_notify sent, OpenSSL takes the session for a bad
+	 * one and makes it unresumable: one that ends without it (the
+	 * upstream closed first) is marked as shut down, quietly.
+	 */
+	if (!clean)
+		SSL_set_quiet_shutdown(ssl, 1);
+	if (SSL_is_init_finished(ssl) && SSL_shutdown(ssl) < 0)
 		ERR_clear_error();
 	SSL_free(ssl);
 	ERR_clear_error();
