@@ -922,33 +922,16 @@ verify_locations(struct gen *g, SSL_CTX *ctx, const char *path,
 }
 
 /*
- * optional_no_ca: a certificate whose issuer is unknown passes the
- * handshake; the worker tells the application through $ssl_client_verify
- * (SSL_get_verify_result() keeps the error).
+ * Client certificates never fail the handshake, as in nginx: the error
+ * stays in SSL_get_verify_result(), and the worker answers the request
+ * with 400 (nginx's 495 "The SSL certificate error" or 496 "No required
+ * SSL certificate was sent") when ssl_verify_client asks for it, or
+ * tells the application through $ssl_client_verify.
  */
 static int
 verify_cb(int ok, X509_STORE_CTX *xs)
 {
-	SSL *ssl;
-	const struct conf_srv *s;
-
-	if (ok)
-		return 1;
-	ssl = X509_STORE_CTX_get_ex_data(xs,
-	    SSL_get_ex_data_X509_STORE_CTX_idx());
-	if (ssl == NULL ||
-	    (s = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))) == NULL ||
-	    s->sc_ssl.ss_verify != SSLV_OPTIONAL_NO_CA)
-		return 0;
-	switch (X509_STORE_CTX_get_error(xs)) {
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-		return 1;
-	}
-	return 0;
+	return 1;
 }
 
 /* ssl_verify_client, ssl_client_certificate, ssl_trusted_certificate */
@@ -968,9 +951,7 @@ verify_set(struct gen *g, SSL_CTX *ctx, const struct conf_srv *s)
 			    "ssl_verify_client");
 			return -1;
 		}
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
-		    (c->ss_verify == SSLV_ON ?
-		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), verify_cb);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 		SSL_CTX_set_verify_depth(ctx, (int)c->ss_verify_depth);
 	}
 	if (c->ss_verify != SSLV_OFF && c->ss_client_cert != NULL) {
@@ -1151,8 +1132,8 @@ stapling_set(struct gen *g, SSL_CTX *ctx, struct conf_srv *s)
 
 /*
  * ALPN: HTTP/1.1 (or 1.0) when the client offers it; a client offering
- * only others (h2) is answered without ALPN, and one offering none never
- * gets here.
+ * only others (h2) is refused with no_application_protocol, as nginx
+ * does, and one offering none never gets here.
  */
 static int
 alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -1175,7 +1156,7 @@ alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 			}
 		}
 	}
-	return SSL_TLSEXT_ERR_NOACK;
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
 /*

@@ -1013,8 +1013,11 @@ ctx_install(SSL_CTX *ctx, struct tls_ctx *tc, const struct conf_ssl *ss)
 		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
 	if (ss->ss_cache == SSLC_OFF)
 		mode = SSL_SESS_CACHE_OFF;
+	else if (ss->ss_cache_builtin > 0)
+		/* "builtin": OpenSSL's own, per worker (conf_ssl.c sized it) */
+		mode = SSL_SESS_CACHE_SERVER;
 	else
-		/* "none", or a shared cache: never OpenSSL's own */
+		/* "none", or a shared cache alone: never OpenSSL's own */
 		mode = SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL |
 		    SSL_SESS_CACHE_NO_AUTO_CLEAR;
 	SSL_CTX_set_session_cache_mode(ctx, mode);

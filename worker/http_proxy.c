@@ -784,7 +784,8 @@ px_connect_peer(struct conn *c, struct proxy *px)
 
 	/* an idle keep-alive connection first: no connect at all */
 	if (u->u_keepalive > 0 && !px->px_fresh &&
-	    (px->px_uc = upool_get(peer)) != NULL) {
+	    (px->px_uc = upool_get(peer, pc->px_ssl ? pc->px_ssl_ctx :
+	    NULL)) != NULL) {
 		px->px_uc->uc_wake = px_on_wake;
 		px->px_uc->uc_owner = px;
 		px->px_fd = px->px_uc->uc_fd;
@@ -814,7 +815,8 @@ px_connect_peer(struct conn *c, struct proxy *px)
 		return px_err(c, PXN_ERROR, "connect() failed (%d: %s)", errno,
 		    strerror(errno));
 	}
-	if ((px->px_uc = upool_new(fd, peer)) == NULL) {
+	if ((px->px_uc = upool_new(fd, peer, pc->px_ssl ? pc->px_ssl_ctx :
+	    NULL)) == NULL) {
 		close(fd);
 		return px_err(c, PXN_ERROR, "epoll_ctl() failed (%d: %s)", errno,
 		    strerror(errno));

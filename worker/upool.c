@@ -57,7 +57,7 @@ unlink_idle(struct upconn *uc)
 }
 
 struct upconn *
-upool_new(int fd, const void *key)
+upool_new(int fd, const void *key, const void *tls)
 {
 	struct upconn *uc;
 
@@ -68,6 +68,7 @@ upool_new(int fd, const void *key)
 	memset(uc, 0, sizeof(*uc));
 	uc->uc_fd = fd;
 	uc->uc_key = key;
+	uc->uc_tls = tls;
 	uc->uc_ev.ev_fd = fd;
 	uc->uc_ev.ev_handler = on_event;
 	uc->uc_ev.ev_data = uc;
@@ -82,12 +83,12 @@ upool_new(int fd, const void *key)
 }
 
 struct upconn *
-upool_get(const void *key)
+upool_get(const void *key, const void *tls)
 {
 	struct upconn *uc;
 
 	for (uc = idle; uc != NULL; uc = uc->uc_next)
-		if (uc->uc_key == key) {
+		if (uc->uc_key == key && uc->uc_tls == tls) {
 			unlink_idle(uc);
 			return uc;
 		}

@@ -13,6 +13,7 @@ struct upconn {
 	int		 uc_fd;
 	struct ssl_st	*uc_ssl;	/* TLS to the upstream, or NULL */
 	const void	*uc_key;	/* which upstream peer */
+	const void	*uc_tls;	/* over which TLS context; NULL: plain */
 	unsigned	 uc_requests;	/* served on it so far */
 	/* the holder's handler; NULL while idle */
 	void		(*uc_wake)(void *owner, uint32_t events);
@@ -23,10 +24,14 @@ struct upconn {
 	struct upconn	*uc_prev;
 };
 
-/* a connected (or connecting) socket, added to epoll; NULL on error */
-struct upconn	*upool_new(int fd, const void *key);
-/* an idle connection to key, or NULL */
-struct upconn	*upool_get(const void *key);
+/*
+ * A connected (or connecting) socket, added to epoll; NULL on error.
+ * tls is the SSL_CTX it speaks TLS with (NULL: plain), so that a peer
+ * reached both ways never gets the wrong kind of connection.
+ */
+struct upconn	*upool_new(int fd, const void *key, const void *tls);
+/* an idle connection to key, over tls, or NULL */
+struct upconn	*upool_get(const void *key, const void *tls);
 /* keep it for the next request to its key, up to max_idle of them */
 void		 upool_put(struct upconn *, int max_idle, msec_t timeout);
 /* not kept: closed when the upstream closes it, or after timeout */
