@@ -49,12 +49,13 @@ use Exporter 'import';
 use File::Temp qw(tempdir);
 use IO::Select;
 use IO::Socket::INET;
+use IO::Socket::SSL;
 use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use PorticoTest qw(wait_until slurp);
 
-our @EXPORT_OK = qw(pki tls_get tls_request tls_connect s_client
+our @EXPORT_OK = qw(pki tls_get tls_request tls_connect s_client session
     nginx_mode portico_only openssl_bin);
 
 our $OPENSSL = $ENV{OPENSSL_BIN} || 'openssl';
@@ -399,8 +400,9 @@ package PorticoTLS;
 #   (IO::Socket::SSL's SSL_version), ciphers => (TLS 1.2 and lower),
 #   suites => (TLS 1.3 ciphersuites), cert => 'client' (the PKI's
 #   client.crt and client.key), verify => CA file (default: none; a
-#   relative name is in the PKI), cache => an IO::Socket::SSL::Session_Cache
-#   (resumption), alpn => [ protocols ], timeout => secs (5)
+#   relative name is in the PKI), alpn => [ protocols ], timeout => secs (5),
+#   session => a context from session(): resumes the session of the
+#   previous connection made with it (under the key $o{session_key})
 sub client_opts {
 	my (%o) = @_;
 	my $pki = pki();
@@ -427,18 +429,30 @@ sub client_opts {
 		$a{SSL_cert_file} = $pki->path("$o{cert}.crt");
 		$a{SSL_key_file} = $pki->path("$o{cert}.key");
 	}
-	if ($o{cache}) {
-		$a{SSL_session_cache} = $o{cache};
-		$a{SSL_session_key} = $o{session_key} if $o{session_key};
+	if ($o{session}) {
+		# the context, and the sessions it keeps
+		$a{SSL_reuse_ctx} = $o{session};
+		$a{SSL_session_key} = $o{session_key} // 'portico';
 	}
 	$a{SSL_alpn_protocols} = $o{alpn} if $o{alpn};
 	return %a;
 }
 
+# a client context that keeps the sessions of its connections, for
+# resumption: tls_get(..., session => $sess).  Made with the options of
+# client_opts() (version, ciphers, cert, verify, alpn): a connection made
+# with it has those, whatever else it is given, but for sni.
+sub session {
+	my (%o) = @_;
+	my %a = client_opts(%o);
+	delete @a{qw(PeerAddr Proto Timeout SSL_hostname SSL_verifycn_scheme
+	    SSL_verifycn_name)};
+	return IO::Socket::SSL::SSL_Context->new(%a, SSL_session_cache_size => 64);
+}
+
 # a TLS connection to 127.0.0.1:$port: (socket, undef) or (undef, error)
 sub tls_connect {
 	my ($port, %o) = @_;
-	require IO::Socket::SSL;
 	my $s = IO::Socket::SSL->new(client_opts(%o), PeerPort => $port);
 	return (undef, $IO::Socket::SSL::SSL_ERROR || "$!") unless $s;
 	return ($s, undef);
