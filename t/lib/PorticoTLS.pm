@@ -54,6 +54,7 @@ use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use PorticoTest qw(wait_until slurp);
+use PorticoUpstream;
 
 our @EXPORT_OK = qw(pki tls_get tls_request tls_connect s_client session
     nginx_mode portico_only openssl_bin);
@@ -589,5 +590,146 @@ sub s_client {
 	unlink $in, $out;
 	return ($code, $text);
 }
+
+# ---------------------------------------------------------------------
+# a TLS stub upstream: PorticoUpstream behind a TLS handshake
+#
+#   my $up = PorticoTLS::Upstream->new(tls => { client_ca => 'clientca.crt' },
+#       routes => { ... });
+#   ... proxy_pass https://127.0.0.1:${\ $up->port};
+#   my ($req) = $up->take(1);
+#   $req->{tls}{sni}, {reused}, {protocol}, {cipher}, {client} (the
+#   client certificate's subject, RFC 2253)
+#   $up->failures: the handshakes that failed ({ conn, error })
+#
+# tls: cert and key (PKI names; default backend.test.chain.crt and
+# rsa.key), client_ca (require a client certificate from that CA),
+# version (IO::Socket::SSL's SSL_version).  Its connections are served by
+# processes forked from one that made the SSL context: they share its
+# ticket keys, so a client can resume on its next connection.  One request
+# per connection; routes as PorticoUpstream's but for { early => ... }.
+
+package PorticoTLS::Upstream;
+
+use parent -norequire, 'PorticoUpstream';
+use IO::Select;
+use Storable qw(nstore retrieve);
+use Time::HiRes qw(time);
+
+our $PENDING;
+
+sub new {
+	my ($class, %o) = @_;
+	my $tls = delete($o{tls}) // {};
+	PorticoTLS::pki();
+	# the listening child is forked inside: it finds its settings here
+	local $PENDING = $tls;
+	my $self = $class->SUPER::new(%o);
+	$self->{tls} = $tls;
+	return $self;
+}
+
+sub serve {
+	my ($self, $lsn) = @_;
+	my $t = $self->{tls} //= $PENDING;
+	my $pki = PorticoTLS::pki();
+	my %a = (SSL_server => 1,
+	    SSL_cert_file => $pki->path($t->{cert} // 'backend.test.chain.crt'),
+	    SSL_key_file => $pki->path($t->{key} // 'rsa.key'));
+	if ($t->{client_ca}) {
+		$a{SSL_verify_mode} = IO::Socket::SSL::SSL_VERIFY_PEER()
+		    | IO::Socket::SSL::SSL_VERIFY_FAIL_IF_NO_PEER_CERT();
+		$a{SSL_ca_file} = $pki->path($t->{client_ca});
+		$a{SSL_client_ca_file} = $pki->path($t->{client_ca});
+	}
+	$a{SSL_version} = $t->{version} if $t->{version};
+	$self->{ctx} = IO::Socket::SSL::SSL_Context->new(%a)
+	    or die "TLS upstream: $IO::Socket::SSL::SSL_ERROR";
+	# resumption with client certificates wants a session ID context
+	Net::SSLeay::CTX_set_session_id_context($self->{ctx}{context},
+	    'portico-stub', 12);
+	$self->SUPER::serve($lsn);
+}
+
+# what is buffered in the TLS layer is not seen by select()
+sub fill {
+	my ($self, $s, $buf, $deadline) = @_;
+	if ($s->can('pending') && $s->pending) {
+		my $n = sysread($s, $$buf, 262144, length $$buf);
+		return $n if $n;
+	}
+	return $self->SUPER::fill($s, $buf, $deadline);
+}
+
+sub conn {
+	my ($self, $raw, $n) = @_;
+	my $s = IO::Socket::SSL->start_SSL($raw, SSL_server => 1,
+	    SSL_reuse_ctx => $self->{ctx}, Timeout => 5);
+	unless ($s) {
+		my $name = sprintf('%s/tlsfail-%017.6f-%06d', $self->{dir}, time, $$);
+		nstore({ conn => $n, error => $IO::Socket::SSL::SSL_ERROR // "$!" },
+		    "$name.tmp");
+		rename("$name.tmp", $name);
+		close $raw;
+		return;
+	}
+	my $ssl = $s->_get_ssl_object;
+	my %i = (sni => $s->get_servername, protocol => $s->get_sslversion,
+	    cipher => $s->get_cipher,
+	    reused => Net::SSLeay::session_reused($ssl) ? 1 : 0);
+	if (my $x = Net::SSLeay::get_peer_certificate($ssl)) {
+		$i{client} = PorticoTLS::x509_name(Net::SSLeay::X509_get_subject_name($x));
+		Net::SSLeay::X509_free($x);
+	}
+	$self->{tls_info} = \%i;
+	binmode $s;
+	my $buf = '';
+	my $deadline = time + $self->{read_timeout};
+	my $e;
+	while (($e = index($buf, "\r\n\r\n")) < 0) {
+		unless ($self->fill($s, \$buf, $deadline)) {
+			$s->close;
+			return;
+		}
+	}
+	my $req = PorticoUpstream::parse_head(substr($buf, 0, $e + 4, ''));
+	$req->{conn} = $n;
+	$req->{seq} = 0;
+	my $route = $self->route($req);
+	$self->read_body($s, \$buf, $req, $deadline);
+	$self->record($req);
+	if (!defined $route) {
+		my $body = $req->{head};
+		print $s "HTTP/1.1 200 OK\r\nContent-Length: " . length($body)
+		    . "\r\nX-Body-Length: $req->{body_len}\r\nX-Body-MD5: "
+		    . "$req->{body_md5}\r\nConnection: close\r\n\r\n" . $body;
+	} elsif (ref $route eq 'CODE') {
+		$route->($s, $req);
+	} else {
+		print $s $route;
+	}
+	# close_notify, then the close
+	$s->close;
+}
+
+sub record {
+	my ($self, $req) = @_;
+	$req->{tls} = $self->{tls_info};
+	return $self->SUPER::record($req);
+}
+
+# the handshakes that failed, in order
+sub failures {
+	my ($self) = @_;
+	return map { retrieve($_) } sort glob("$self->{dir}/tlsfail-*[0-9]");
+}
+
+sub clear {
+	my ($self) = @_;
+	unlink glob("$self->{dir}/tlsfail-*");
+	return $self->SUPER::clear;
+}
+
+package PorticoTLS;
 
 1;
