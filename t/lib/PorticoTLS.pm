@@ -371,6 +371,8 @@ sub write_conf {
 	$text =~ s/^.*#\s*portico-only\s*\n//mg;
 	my $temps = join('', map { "    ${_}_temp_path $dir/$_;\n" }
 	    qw(client_body proxy fastcgi uwsgi scgi));
+	# the packaged default is not writable by an ordinary user
+	$temps .= "    access_log logs/access.log;\n" unless $text =~ /\baccess_log\b/;
 	$text =~ s/^(\s*http\s*\{)/$1\n$temps/m;
 	$text = "pid logs/portico.pid;\n" . $text;
 	return $self->SUPER::write_conf($text, $name);
