@@ -23,7 +23,8 @@ package PorticoTLS;
 #   inter.crt                 "Portico Test Intermediate CA", signed by the root
 #   ca-both.crt               root + intermediate
 #   rsa.key, ec.key           the one RSA 2048 and the one P-256 key of every
-#                             leaf (generating keys is what costs)
+#                             leaf (generating keys is what costs); ec2.key,
+#                             a key no certificate has
 #   NAME.crt, NAME.chain.crt  RSA leaf for NAME signed by the intermediate;
 #                             .chain.crt has the intermediate after it
 #   NAME-ec.crt, NAME-ec.chain.crt   the same with the EC key
@@ -40,7 +41,23 @@ package PorticoTLS;
 #   unknownca.crt, stranger.crt/.key  a client cert from a CA no one trusts
 #   ocsp-default.der          a "good" OCSP response for default.test.crt
 #                             signed by the intermediate (its issuer)
-#   serial(NAME)              the serial of a leaf, hex as openssl prints it
+#   $pki->serial(NAME)        the serial of a leaf (NAME or NAME-ec), client,
+#                             revoked, stranger: hex as openssl prints it
+#   $pki->new_leaf(NAME, FILE, type => 'ec')  a new leaf (new serial) into
+#                             FILE, with the chain; returns the serial
+#
+# The API, besides:
+#   PorticoTLS->target        the server under test; ->wait_workers(N),
+#                             ->reload(N) (HUP, wait for N new workers)
+#   nginx_mode, portico_only(N, why)   skip portico-only cases on nginx
+#   tls_get(PORT, PATH, %o), tls_request(PORT, RAW, %o)   a request over TLS:
+#                             { status, h, body, resp, raw, closed, error,
+#                             protocol, cipher, reused, alpn, subject,
+#                             issuer, serial, chain }; %o in client_opts
+#   session(%o)               a client context keeping sessions (resumption)
+#   tls_connect, tls_read, tls_write   the socket, for keep-alive and more
+#   s_client(PORT, [ARGS], input =>, timeout =>)   openssl s_client
+#   PorticoTLS::Upstream      a TLS stub upstream (below)
 
 use strict;
 use warnings;
