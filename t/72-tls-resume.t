@@ -35,18 +35,21 @@ my $CERT = <<'EOF';
         ssl_protocols TLSv1.2 TLSv1.3;
         location / { return 200 "$pid|$ssl_session_reused|$ssl_protocol\n"; }
 EOF
+# reuseport on the addresses probed across workers: the kernel spreads
+# new connections over the workers' own sockets, where one shared
+# socket may hand an idle server's connections all to one worker
 $t->write_conf(<<"EOF");
 worker_processes 2;
 events { worker_connections 64; }
 http {
     # tickets (the default)
     server {
-        listen 127.0.0.1:%%PORT_0%% ssl;
+        listen 127.0.0.1:%%PORT_0%% ssl reuseport;
 $CERT
     }
     # session IDs in the shared cache, no tickets
     server {
-        listen 127.0.0.1:%%PORT_1%% ssl;
+        listen 127.0.0.1:%%PORT_1%% ssl reuseport;
         ssl_session_tickets off;
         ssl_session_cache shared:SSL:1m;
         ssl_session_timeout 10m;

@@ -1004,6 +1004,7 @@ http_process(struct conn *c)
 	r->r_srv = conf_find_server(c->c_listen, r->r_host, r->r_hostlen,
 	    &r->r_cap);
 	/* the TLS errors of nginx, answered before any phase runs */
+	c->c_action = "reading client request headers";
 	if (c->c_tls_plain) {
 		conn_log(c, LOG_INFO, "client sent plain HTTP request to HTTPS "
 		    "port");

@@ -607,11 +607,11 @@ test_alpn(void)
 	    SSL_TLSEXT_ERR_OK && outlen == 8 && memcmp(out, "http/1.0", 8) == 0,
 	    "ALPN: http/1.0");
 	is_int(alpn_cb(NULL, &out, &outlen, h2, sizeof(h2) - 1, NULL),
-	    SSL_TLSEXT_ERR_NOACK, "ALPN: h2 alone, no ALPN");
+	    SSL_TLSEXT_ERR_ALERT_FATAL, "ALPN: h2 alone, refused");
 	is_int(alpn_cb(NULL, &out, &outlen, bad, sizeof(bad) - 1, NULL),
-	    SSL_TLSEXT_ERR_NOACK, "ALPN: a length past the end");
+	    SSL_TLSEXT_ERR_ALERT_FATAL, "ALPN: a length past the end");
 	is_int(alpn_cb(NULL, &out, &outlen, bad, 0, NULL),
-	    SSL_TLSEXT_ERR_NOACK, "ALPN: an empty list");
+	    SSL_TLSEXT_ERR_ALERT_FATAL, "ALPN: an empty list");
 }
 
 static int
