@@ -1437,6 +1437,10 @@ locs_build(struct gen *g, struct conf_loc *l, struct px_built **built)
 			}
 		}
 	}
+	/* the keeper's health checks of an upstream go the same way */
+	if (px->px_pass && px->px_ssl && px->px_ups != NULL &&
+	    px->px_ups->u_ssl_ctx == NULL)
+		px->px_ups->u_ssl_ctx = px->px_ssl_ctx;
 	for (ch = l->lc_children; ch != NULL; ch = ch->lc_next)
 		locs_build(g, ch, built);
 	for (ch = l->lc_ifs; ch != NULL; ch = ch->lc_next)

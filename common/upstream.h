@@ -109,6 +109,9 @@ struct conf_upstream {
 	char			*u_zone;
 	int64_t			 u_zone_size;	/* 0: given by another */
 	struct conf_hc		*u_hc;		/* NULL: no active checks */
+	struct ssl_ctx_st	*u_ssl_ctx;	/* the checks speak TLS with it:
+						   the context of the first
+						   proxy_pass https:// to it */
 	struct conf_upstream	*u_next;
 	int			 u_implicit;	/* made for a proxy_pass host */
 	int			 u_index;	/* in hc_upstreams, from 0 */

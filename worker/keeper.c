@@ -4,7 +4,8 @@
  * a GET of the check's URI, and the verdict goes into the health zone,
  * where every worker reads it at its next choice of a peer.  Checks run
  * one after another, each bounded by min(interval, 5s); between them the
- * keeper waits for signals.
+ * keeper waits for signals.  An upstream that a proxy_pass https:// goes
+ * to is checked over TLS, with that location's proxy_ssl_* settings.
  */
 #include "core.h"
 
@@ -18,8 +19,10 @@
 #include "child.h"
 #include "clock.h"
 #include "http_parse.h"
+#include "io.h"
 #include "log.h"
 #include "shm.h"
+#include "tls.h"
 #include "upstream.h"
 
 #define HC_TIMEOUT_MAX	5000
@@ -55,6 +58,28 @@ hc_wait(int fd, short events, msec_t deadline)
 	}
 }
 
+/* the TLS handshake of a check: 0, or -1 with why */
+static int
+hc_tls(const struct hc_peer *hp, int fd, SSL **ssl, msec_t deadline,
+    char *why, size_t whylen)
+{
+	int want_write = 0, rc;
+
+	if ((*ssl = tls_upstream_new(hp->hp_ups->u_ssl_ctx, fd, NULL, 0,
+	    NULL)) == NULL) {
+		snprintf(why, whylen, "SSL_new() failed");
+		return -1;
+	}
+	while ((rc = tls_upstream_handshake(*ssl, &want_write, why, whylen)) ==
+	    IO_AGAIN) {
+		if (!hc_wait(fd, want_write ? POLLOUT : POLLIN, deadline)) {
+			snprintf(why, whylen, "the TLS handshake timed out");
+			return -1;
+		}
+	}
+	return rc == IO_OK ? 0 : -1;
+}
+
 /* one check: 1 passed, 0 failed with why */
 static int
 hc_run(const struct hc_peer *hp, char *why, size_t whylen)
@@ -67,7 +92,8 @@ hc_run(const struct hc_peer *hp, char *why, size_t whylen)
 	size_t have = 0, scan = 0;
 	socklen_t sl = sizeof(int);
 	ssize_t n;
-	int fd, err = 0, hl = -2, len;
+	SSL *ssl = NULL;
+	int fd, err = 0, hl = -2, len, sent;
 
 	clock_update();
 	deadline = clock_now() + MIN(hc->hc_interval, HC_TIMEOUT_MAX);
@@ -99,17 +125,28 @@ hc_run(const struct hc_peer *hp, char *why, size_t whylen)
 		    strerror(err));
 		goto fail;
 	}
+	/* an upstream proxied to over https:// is checked over TLS too */
+	if (hp->hp_ups->u_ssl_ctx != NULL &&
+	    hc_tls(hp, fd, &ssl, deadline, why, whylen) == -1)
+		goto fail;
 	len = snprintf(buf, sizeof(buf), "GET %s HTTP/1.0\r\nHost: %s\r\n"
 	    "User-Agent: portico health check\r\nConnection: close\r\n\r\n",
 	    hc->hc_uri, hp->hp_ups->u_name);
-	if (write(fd, buf, len) != len) {
+	for (sent = 0; sent < len; sent += n) {
+		n = io_write(fd, ssl, buf + sent, len - sent);
+		if (n > 0)
+			continue;
+		n = 0;
+		if (errno == EAGAIN && hc_wait(fd, io_wants_read(ssl) ?
+		    POLLIN : POLLOUT, deadline))
+			continue;
 		snprintf(why, whylen, "write() failed (%d: %s)", errno,
 		    strerror(errno));
 		goto fail;
 	}
 	/* the whole answer, up to HC_READ_MAX, until the peer closes */
 	for (;;) {
-		n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		n = io_read(fd, ssl, buf + have, sizeof(buf) - 1 - have);
 		if (n > 0) {
 			have += n;
 			if (have == sizeof(buf) - 1)
@@ -125,11 +162,13 @@ hc_run(const struct hc_peer *hp, char *why, size_t whylen)
 			    strerror(errno));
 			goto fail;
 		}
-		if (!hc_wait(fd, POLLIN, deadline)) {
+		if (!hc_wait(fd, io_wants_write(ssl) ? POLLOUT : POLLIN,
+		    deadline)) {
 			snprintf(why, whylen, "the answer timed out");
 			goto fail;
 		}
 	}
+	tls_upstream_free(ssl, 1);
 	close(fd);
 	hl = http_head_end(buf, have, &scan);
 	if (hl <= 0 || http_parse_response(buf, hl, &head) == -1) {
@@ -143,6 +182,7 @@ hc_run(const struct hc_peer *hp, char *why, size_t whylen)
 	}
 	return 1;
 fail:
+	tls_upstream_free(ssl, 0);
 	close(fd);
 	return 0;
 }

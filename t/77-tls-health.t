@@ -1,0 +1,86 @@
+#!/usr/bin/perl
+# Active health checks of an upstream that proxy_pass https:// goes to:
+# the keeper checks it over TLS, with that location's proxy_ssl_*
+# settings.  A check in plain HTTP would find the TLS peer broken.
+# Portico-only (health_check is portico's own).
+
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use PorticoTest qw(bin http_get wait_until);
+use PorticoTLS qw(pki);
+
+pki();
+my $t = PorticoTLS->target;
+PorticoTLS::portico_only(0, 'health_check') if $ENV{PORTICO_TEST_NGINX};
+my $dead = PorticoTest::free_port();
+$t->write_conf(<<"EOF");
+worker_processes 1;
+events {}
+http {
+    access_log off;
+    upstream be {
+        server 127.0.0.1:%%PORT_1%%;
+        server 127.0.0.1:$dead;
+        health_check interval=200ms uri=/health;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location / {
+            proxy_pass https://be;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate %%PKI%%/root.crt;
+            proxy_ssl_name default.test;
+        }
+    }
+    # the TLS peer, in the same portico
+    server {
+        listen 127.0.0.1:%%PORT_1%% ssl;
+        ssl_certificate %%PKI%%/default.test.chain.crt;
+        ssl_certificate_key %%PKI%%/rsa.key;
+        location = /health { return 200 "fine \$https\\n"; }
+        location / { return 200 "tls peer\\n"; }
+    }
+}
+EOF
+$t->run;
+my $live = '127.0.0.1:' . $t->port(1);
+
+# the table: peer => [ state, last check ]
+sub table {
+	my ($code, $out) = $t->capture([ bin(), '-p', $t->dir . '/', '-c',
+	    $t->conf_path, '-a', 'health' ]);
+	my %row;
+	for (split /\n/, $out) {
+		my @f = split ' ';
+		$row{ $f[1] } = [ $f[2], join(' ', @f[7 .. $#f]) ]
+		    if @f >= 8 && $f[0] eq 'be';
+	}
+	return (\%row, $out);
+}
+
+my ($row, $out);
+ok(wait_until(sub {
+	($row, $out) = table();
+	return ($row->{"127.0.0.1:$dead"}[0] // '') eq 'down';
+}, 10), 'the dead peer is found down') or diag($out);
+# two checks of the TLS peer at least: its "last check ... ago" goes
+# down once
+my $prev;
+ok(wait_until(sub {
+	($row, $out) = table();
+	my ($ago) = ($row->{$live}[1] // '') =~ /^([\d.]+)s ago/;
+	return 0 unless defined $ago;
+	my $again = defined $prev && $ago < $prev;
+	$prev = $ago;
+	return $again;
+}, 10), 'the TLS peer was checked twice') or diag($out);
+is($row->{$live}[0], 'up', 'the TLS peer is up: checked over TLS')
+    or diag($out);
+for (1 .. 4) {
+	my ($st, undef, $body) = http_get($t->port(0), '/x');
+	is("$st $body", "200 tls peer\n", "request $_ reaches the TLS peer");
+}
+$t->stop;
+done_testing;
