@@ -488,7 +488,12 @@ ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv,
 	if (EVP_DecryptInit_ex(cctx, key_cipher(len), NULL, aes, iv) != 1 ||
 	    mac_init(hctx, hmac, len) != 1)
 		return -1;
-	return renew ? 2 : 1;
+	/*
+	 * TLS 1.3 clients use a ticket once (RFC 8446, C.4): without a new
+	 * one after each resumption, every other connection of theirs would
+	 * be a full handshake.  OpenSSL sends one only when asked.
+	 */
+	return renew || SSL_version(s) >= TLS1_3_VERSION ? 2 : 1;
 }
 
 /* the session caches */
