@@ -386,6 +386,14 @@ conn_accept(struct gen *g, struct gen_listen *gl, int fd,
 		    gl->gl_default->sc_ssl.ss_handshake_timeout > 0 ?
 		    gl->gl_default->sc_ssl.ss_handshake_timeout :
 		    gl->gl_default->sc_client_header_timeout);
+		/*
+		 * A handshake is CPU work: run from the event loop, it takes
+		 * its turn among the other connections' events instead of
+		 * making all of them wait behind a burst of accepts (the
+		 * new socket is writable: its first event comes at once).
+		 */
+		if (gl->gl_ssl)
+			return;
 	}
 	conn_run(c);
 }

@@ -63,7 +63,8 @@ on_accept(struct event *ev, uint32_t events)
 	socklen_t plen;
 	int fd, n, max;
 
-	max = gen->g_main->mc_multi_accept ? 512 : 32;
+	/* one at a time lets connections in progress go first (as nginx) */
+	max = gen->g_main->mc_multi_accept ? 512 : 1;
 	for (n = 0; n < max && !worker_stopping; n++) {
 		plen = sizeof(peer);
 		fd = accept4(ev->ev_fd, (struct sockaddr *)&peer, &plen,
