@@ -187,5 +187,34 @@ for my $c ([ 0, 'TLSv1_3', 'tickets, TLS 1.3' ], [ 0, 'TLSv1_2', 'tickets, TLS 1
 	}
 }
 
+# across a binary upgrade (USR2, then WINCH and QUIT to the old master):
+# the new master maps the same ticket zone
+SKIP: {
+	portico_only(5, 'ticket keys kept across a binary upgrade');
+	my $s0 = session(version => 'TLSv1_3');
+	my $s2 = session(version => 'TLSv1_2');
+	my $a0 = probe($t->port(0), $s0);
+	my $a2 = probe($t->port(0), $s2);
+	is("$a0->{var}$a2->{var}", '..', 'before the upgrade: new sessions');
+	my $old = $t->{pid};
+	my $oldbin = $t->pid_file . '.oldbin';
+	$t->signal('USR2', $old);
+	my $new;
+	ok(PorticoTest::wait_until(sub {
+		$new = -e $oldbin && $t->master_pid;
+		my @w = $new ? $t->workers($new) : ();
+		$new && $new != $old && @w == 2;
+	}, 10), 'USR2: a new master and its workers');
+	$t->signal('WINCH', $old);
+	$t->signal('QUIT', $old);
+	ok($t->wait_exit($old), 'the old master exited');
+	$t->{pid} = $new;
+	$t->{child} = undef;
+	my $b0 = probe($t->port(0), $s0);
+	is($b0->{var}, 'r', 'tickets, TLS 1.3: resumed by the new binary');
+	my $b2 = probe($t->port(0), $s2);
+	is($b2->{var}, 'r', 'tickets, TLS 1.2: resumed by the new binary');
+}
+
 $t->stop;
 done_testing();
