@@ -287,6 +287,8 @@ conn_on_event(struct event *ev, uint32_t events)
 		return;		/* closed earlier in this batch */
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->c_readable = 1;
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->c_rdhup = 1;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->c_writable = 1;
 	/* TLS: a read may wait for the socket to drain, a write for input */
@@ -410,6 +412,16 @@ conn_read(struct conn *c)
 	for (;;) {
 		n = io_read(c->c_fd, c->c_ssl, b->b_last, b->b_end - b->b_last);
 		if (n > 0) {
+			/*
+			 * A short read of a plain socket took all it had: the
+			 * next bytes come with an event of their own (edge-
+			 * triggered), so the read that would say EAGAIN is
+			 * saved.  Not when the peer's FIN is in: its event is
+			 * spent, the next read must see the end.
+			 */
+			if (n < b->b_end - b->b_last && c->c_ssl == NULL &&
+			    !c->c_rdhup)
+				c->c_readable = 0;
 			b->b_last += n;
 			return IO_OK;
 		}

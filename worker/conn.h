@@ -61,6 +61,7 @@ struct conn {
 	int			 c_readable;
 	int			 c_writable;
 	int			 c_eof;
+	int			 c_rdhup;	/* the peer's FIN has been seen */
 	int			 c_lame_duck;	/* worker stopping, was idle */
 	SSL			*c_ssl;		/* TLS, or NULL: plain */
 	int			 c_tls_plain;	/* plain HTTP to a TLS port */
