@@ -1,12 +1,14 @@
 /*
- * unit tests for common/conf_ssl.c: the ssl_* and proxy_ssl_*
- * directives, their defaults and inheritance, listen ... ssl, proxy_pass
- * https://, the errors with their file:line, and what the SSL_CTXs built
- * at load are set to.  The certificates are made here, with OpenSSL.
+ * unit tests for common/conf_ssl.c and common/conf_ssl_ctx.c: the ssl_*
+ * and proxy_ssl_* directives, their defaults and inheritance, listen ...
+ * ssl, proxy_pass https://, the errors with their file:line, and what the
+ * SSL_CTXs built at load are set to.  The certificates are made here,
+ * with OpenSSL.
  */
 #include "../../common/conf.c"
 #include "../../common/conf_dir.c"
 #include "../../common/conf_ssl.c"
+#include "../../common/conf_ssl_ctx.c"
 #include "tap.h"
 
 #include <ftw.h>
