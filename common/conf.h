@@ -179,7 +179,7 @@ struct conf_ssl_cmd {
 
 /*
  * The ssl_* directives of a server (http level: the defaults), and the
- * SSL_CTX built from them by the master at load (conf_ssl.c).  A level
+ * SSL_CTX built from them by the master at load (conf_ssl_ctx.c).  A level
  * that gives any ssl_certificate replaces the inherited list, as nginx.
  */
 struct conf_ssl {
@@ -641,10 +641,10 @@ int		 conf_logs_chown(struct gen *, uid_t, gid_t);
 int		 conf_tempdirs_make(struct gen *, int chown_to, uid_t, gid_t);
 
 /*
- * conf_ssl.c: the ssl_* and proxy_ssl_* directives; the SSL_CTXs of
- * servers and of proxy_pass https://, built by conf_load() (certificates
- * and keys are read there, in the master, before privileges are dropped)
- * and freed by conf_free().
+ * conf_ssl.c reads the ssl_* and proxy_ssl_* directives; conf_ssl_ctx.c
+ * builds the SSL_CTXs of servers and of proxy_pass https:// in
+ * conf_load() (certificates and keys are read there, in the master,
+ * before privileges are dropped), freed by conf_free().
  */
 int		 conf_ssl_build(struct gen *);
 void		 conf_ssl_free(struct gen *);
