@@ -102,6 +102,9 @@ struct conf_upstream;
 struct shm_zone;
 typedef struct ssl_ctx_st SSL_CTX;	/* OpenSSL's, so conf.h needs no ssl.h */
 
+/* the session id context of servers without client certificates */
+#define SSL_SID_SHARED	"portico"
+
 /* ssl_protocols */
 #define SSLP_TLSv1	0x01
 #define SSLP_TLSv1_1	0x02
@@ -222,6 +225,8 @@ struct conf_ssl {
 						   (resolved at merge) */
 	struct conf_at		 ss_at[SSLA_N];
 	SSL_CTX			*ss_ctx;	/* NULL: no certificate */
+	unsigned char		 ss_sid[32];	/* its session id context */
+	unsigned		 ss_sidlen;
 };
 
 /* proxy_next_upstream */

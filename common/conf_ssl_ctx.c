@@ -579,35 +579,46 @@ alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 /*
- * The session id context: resumption only within the same server
- * settings; stable across reloads and workers, so that the shared cache
- * serves them all.
+ * The session id context, stable across reloads and workers so that the
+ * shared cache and the tickets serve them all.  Servers that ask for no
+ * client certificate share one, so a session goes across their names;
+ * one that does has its own (a hash of its settings), so that a session
+ * made elsewhere, with another CA or none, does not resume there, and
+ * the worker refuses a request whose session says otherwise (421).
  */
 static void
-sid_set(SSL_CTX *ctx, const struct conf_srv *s)
+sid_set(SSL_CTX *ctx, struct conf_srv *s)
 {
-	const struct conf_ssl *c = &s->sc_ssl;
+	struct conf_ssl *c = &s->sc_ssl;
 	const struct conf_ssl_cert *k;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *m;
 	int i;
 
-	if ((m = EVP_MD_CTX_new()) == NULL)
-		return;
-	EVP_DigestInit_ex(m, EVP_sha256(), NULL);
-	for (k = c->ss_certs; k != NULL; k = k->sk_next)
-		EVP_DigestUpdate(m, k->sk_cert, strlen(k->sk_cert) + 1);
-	for (i = 0; i < s->sc_nnames; i++)
-		EVP_DigestUpdate(m, s->sc_names[i], strlen(s->sc_names[i]) + 1);
-	if (c->ss_client_cert != NULL)
-		EVP_DigestUpdate(m, c->ss_client_cert,
-		    strlen(c->ss_client_cert) + 1);
-	EVP_DigestUpdate(m, &c->ss_verify, sizeof(c->ss_verify));
-	EVP_DigestFinal_ex(m, md, &mdlen);
-	EVP_MD_CTX_free(m);
-	SSL_CTX_set_session_id_context(ctx, md,
-	    MIN(mdlen, SSL_MAX_SID_CTX_LENGTH));
+	/* no client certificates: sessions go across server names freely */
+	if (c->ss_verify == SSLV_OFF) {
+		mdlen = sizeof(SSL_SID_SHARED) - 1;
+		memcpy(md, SSL_SID_SHARED, mdlen);
+	} else {
+		if ((m = EVP_MD_CTX_new()) == NULL)
+			return;
+		EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+		for (k = c->ss_certs; k != NULL; k = k->sk_next)
+			EVP_DigestUpdate(m, k->sk_cert, strlen(k->sk_cert) + 1);
+		for (i = 0; i < s->sc_nnames; i++)
+			EVP_DigestUpdate(m, s->sc_names[i],
+			    strlen(s->sc_names[i]) + 1);
+		if (c->ss_client_cert != NULL)
+			EVP_DigestUpdate(m, c->ss_client_cert,
+			    strlen(c->ss_client_cert) + 1);
+		EVP_DigestUpdate(m, &c->ss_verify, sizeof(c->ss_verify));
+		EVP_DigestFinal_ex(m, md, &mdlen);
+		EVP_MD_CTX_free(m);
+	}
+	c->ss_sidlen = MIN(mdlen, sizeof(c->ss_sid));
+	memcpy(c->ss_sid, md, c->ss_sidlen);
+	SSL_CTX_set_session_id_context(ctx, c->ss_sid, c->ss_sidlen);
 }
 
 /*

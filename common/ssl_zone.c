@@ -1004,10 +1004,8 @@ ctx_install(SSL_CTX *ctx, struct tls_ctx *tc, const struct conf_ssl *ss)
 	if (ctx_index == -1 && (ctx_index = SSL_CTX_get_ex_new_index(0,
 	    (void *)"portico tls", NULL, NULL, NULL)) == -1)
 		return -1;
-	if (SSL_CTX_set_ex_data(ctx, ctx_index, tc) != 1 ||
-	    SSL_CTX_set_session_id_context(ctx,
-	    (const unsigned char *)SSL_ZONE_SID_CTX,
-	    sizeof(SSL_ZONE_SID_CTX) - 1) != 1)
+	/* the session id context is conf_ssl_ctx.c's (sid_set) */
+	if (SSL_CTX_set_ex_data(ctx, ctx_index, tc) != 1)
 		return -1;
 	if (ss->ss_session_timeout > 0)
 		SSL_CTX_set_timeout(ctx, (long)((ss->ss_session_timeout + 999) /

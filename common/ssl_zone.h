@@ -38,7 +38,6 @@
 #define SSL_ZONE_ROTATE_SEC	3600	/* at least; see ssl_zone.c */
 #define SSL_ZONE_SESSION_MAX	4096	/* a larger session is not cached */
 #define SSL_ZONE_CACHE_MIN	(64 * 1024)
-#define SSL_ZONE_SID_CTX	"portico"	/* every server's */
 
 struct gen;
 

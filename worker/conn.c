@@ -778,7 +778,7 @@ step_linger(struct conn *c)
 	c->c_action = "closing";
 	if (c->c_linger_end == 0) {
 		/* TLS ends first (close_notify); the rest is dropped raw */
-		tls_conn_close(c);
+		tls_conn_shutdown(c);
 		if (shutdown(c->c_fd, SHUT_WR) == -1)
 			return CS_CLOSE;
 		c->c_linger_end = clock_now() + l->lc_lingering_time;

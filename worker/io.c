@@ -76,6 +76,8 @@ io_read(int fd, SSL *ssl, void *p, size_t len)
 	if (len == 0)
 		return 0;
 	errno = 0;
+	/* an error left by another connection must not be taken for ours */
+	ERR_clear_error();
 	n = SSL_read(ssl, p, (int)MIN(len, INT_MAX));
 	return n > 0 ? n : io_tls_fail(ssl, n);
 }
@@ -90,7 +92,14 @@ io_write(int fd, SSL *ssl, const void *p, size_t len)
 	if (len == 0)
 		return 0;
 	errno = 0;
-	n = SSL_write(ssl, p, (int)MIN(len, INT_MAX));
+	ERR_clear_error();
+	/*
+	 * One record per call: OpenSSL may write several at once for a
+	 * large buffer (multiblock), and then insists on a retry at least
+	 * as long, which a caller falling back to a smaller piece (a file
+	 * through io_sendfile) would not give.
+	 */
+	n = SSL_write(ssl, p, (int)MIN(len, IO_TLS_CHUNK));
 	return n > 0 ? n : io_tls_fail(ssl, n);
 }
 

@@ -113,7 +113,8 @@ tls_step_handshake(struct conn *c)
 			    (unsigned long long)c->c_id);
 			return CS_CLOSE;
 		}
-		if (first != TLS_RECORD_HANDSHAKE) {
+		/* a handshake record, or an SSLv2-style hello (high bit) */
+		if (first != TLS_RECORD_HANDSHAKE && !(first & 0x80)) {
 			/* plain HTTP: read it, answer 497 (http.c) */
 			c->c_tls_plain = 1;
 			c->c_action = NULL;
@@ -129,6 +130,7 @@ tls_step_handshake(struct conn *c)
 		SSL_set_accept_state(c->c_ssl);
 	}
 	errno = 0;
+	ERR_clear_error();
 	rc = SSL_do_handshake(c->c_ssl);
 	if (rc == 1) {
 		c->c_action = NULL;
@@ -149,6 +151,17 @@ tls_step_handshake(struct conn *c)
 	c->c_tls_failed = 1;
 	conn_log(c, LOG_INFO, "SSL_do_handshake() failed (SSL: %s)", why);
 	return CS_CLOSE;
+}
+
+void
+tls_conn_shutdown(struct conn *c)
+{
+	if (c->c_ssl == NULL || c->c_tls_failed)
+		return;
+	if (SSL_is_init_finished(c->c_ssl) && SSL_shutdown(c->c_ssl) < 0)
+		ERR_clear_error();
+	/* said once: the close after the linger only frees */
+	c->c_tls_failed = 1;
 }
 
 void
@@ -186,6 +199,31 @@ tls_verify_check(struct conn *c)
 
 	if (c->c_ssl == NULL || s == NULL || s->sc_ssl.ss_verify == SSLV_OFF)
 		return 0;
+	/*
+	 * The certificate was checked by the server the handshake chose
+	 * (SNI), or by the one that made a resumed session: a request for
+	 * a server that verifies clients must come over its own, or its
+	 * CAs were never asked (nginx answers the first case 421 too).
+	 */
+	if (SSL_get_SSL_CTX(c->c_ssl) != s->sc_ssl.ss_ctx) {
+		conn_log(c, LOG_INFO, "client attempted to request the server "
+		    "name different from the one that was negotiated");
+		return 421;
+	}
+	if (SSL_session_reused(c->c_ssl)) {
+		const SSL_SESSION *sess = SSL_get0_session(c->c_ssl);
+		const unsigned char *id = NULL;
+		unsigned int idlen = 0;
+
+		if (sess != NULL)
+			id = SSL_SESSION_get0_id_context(sess, &idlen);
+		if (id == NULL || idlen != s->sc_ssl.ss_sidlen ||
+		    memcmp(id, s->sc_ssl.ss_sid, idlen) != 0) {
+			conn_log(c, LOG_INFO, "client resumed a session of "
+			    "another server");
+			return 421;
+		}
+	}
 	rc = SSL_get_verify_result(c->c_ssl);
 	if (rc != X509_V_OK && SSL_get0_peer_certificate(c->c_ssl) != NULL &&
 	    (s->sc_ssl.ss_verify != SSLV_OPTIONAL_NO_CA ||
@@ -541,6 +579,7 @@ tls_upstream_handshake(SSL *ssl, int *want_write, char *err, size_t errlen)
 	int rc, e;
 
 	errno = 0;
+	ERR_clear_error();
 	rc = SSL_do_handshake(ssl);
 	if (rc == 1)
 		return IO_OK;

@@ -18,7 +18,10 @@ int	 tls_worker_init(struct gen *);
 int	 tls_step_handshake(struct conn *);
 /* the client's TLS ends: close_notify when it can, then freed */
 void	 tls_conn_close(struct conn *);
-/* 0, or the status the request gets: 495, 496 (ssl_verify_client) */
+/* close_notify only, before a lingering close; freed by tls_conn_close */
+void	 tls_conn_shutdown(struct conn *);
+/* 0, or the status the request gets: 495, 496 (ssl_verify_client),
+   421 (its server is not the one the handshake or session was for) */
 int	 tls_verify_check(struct conn *);
 /* $ssl_*: 1 with *v, *len set (tmp may hold it), 0 for none */
 int	 tls_var(struct conn *, int var, char *tmp, size_t tmplen,
