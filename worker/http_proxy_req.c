@@ -386,7 +386,7 @@ http_proxy_step_send(struct conn *c)
 {
 	struct proxy *px = c->c_proxy;
 	struct http_req *r = &c->c_req;
-	struct buf *b = px->px_buf, *in = c->c_in;
+	struct buf *b = px->px_buf, *in = c->c_in, *nb;
 	const char *data, *d;
 	size_t done, have;
 	ssize_t n;
@@ -396,8 +396,13 @@ http_proxy_step_send(struct conn *c)
 		/*
 		 * The upstream answers before it has the whole request (a 413
 		 * to an upload, say): the answer is read and relayed, the rest
-		 * of the body is not sent, and the connection is not kept
+		 * of the body is not sent, and the connection is not kept.
+		 * Over TLS a readable socket may hold only TLS's own messages
+		 * (session tickets): those are not an answer.
 		 */
+		if (px->px_connected && px->px_readable && px->px_ssl != NULL &&
+		    !io_tls_has_data(px->px_ssl))
+			px->px_readable = 0;
 		if (px->px_connected && px->px_readable &&
 		    (px->px_slen > 0 || r->r_has_body ||
 		    px->px_rsent < px->px_rlen)) {
@@ -456,6 +461,16 @@ http_proxy_step_send(struct conn *c)
 				return px_fail(c, 500, "out of memory for a "
 				    "buffer");
 			in->b_pos = in->b_last = in->b_start;
+			/*
+			 * The head's buffer (client_header_buffer_size, 1k)
+			 * would stream the body in pieces as small: it goes
+			 * through one of client_body_buffer_size instead.
+			 */
+			if (in->b_end - in->b_start < px->px_conf->px_body_buffer &&
+			    (nb = buf_get(px->px_conf->px_body_buffer)) != NULL) {
+				buf_put(c->c_in);
+				c->c_in = in = nb;
+			}
 			if (!c->c_readable)
 				goto wait_client;
 			rc = conn_read(c);

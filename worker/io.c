@@ -166,3 +166,17 @@ io_pending(SSL *ssl)
 {
 	return ssl != NULL ? SSL_pending(ssl) : 0;
 }
+
+int
+io_tls_has_data(SSL *ssl)
+{
+	char c;
+	int n, e;
+
+	ERR_clear_error();
+	if ((n = SSL_peek(ssl, &c, 1)) > 0)
+		return 1;
+	e = SSL_get_error(ssl, n);
+	ERR_clear_error();
+	return e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE;
+}

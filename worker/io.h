@@ -30,6 +30,12 @@ int	 io_wants_read(SSL *);
 
 /* bytes TLS has decrypted that no read took yet; 0 for plain */
 int	 io_pending(SSL *);
+/*
+ * Has the TLS peer sent data, not only TLS's own messages (tickets)?
+ * 1 yes (or the connection ended or failed: a read will tell), 0 no:
+ * the socket is drained.  Nothing is taken from what a read gets.
+ */
+int	 io_tls_has_data(SSL *);
 
 /* the reason of the last EPROTO of this worker, for the error log */
 const char *io_tls_error(void);
