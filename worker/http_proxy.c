@@ -543,7 +543,19 @@ http_proxy_start(struct conn *c)
 		ssize_t n = io_write(c->c_fd, c->c_ssl,
 		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
 
-		(void)n;	/* a client that misses it sends anyway */
+		/*
+		 * So small a write goes whole into an empty socket buffer;
+		 * a part of it (or, over TLS, a record left to retry) would
+		 * be glued to the answer's head: the connection ends, as
+		 * nginx ends it then.
+		 */
+		if (n != 25) {
+			conn_log(c, LOG_INFO, "could not send \"100 Continue\" "
+			    "(%d: %s)", n == -1 ? errno : 0, n == -1 ?
+			    strerror(errno) : "short write");
+			c->c_tls_failed = 1;
+			return CS_CLOSE;
+		}
 	}
 	/*
 	 * proxy_request_buffering (and any chunked body to an HTTP/1.0
@@ -561,7 +573,7 @@ http_proxy_start(struct conn *c)
 }
 
 /* the name proxy_ssl_name gives ($proxy_host), without a port */
-static const char *
+const char *
 px_tls_name(struct conn *c, struct proxy *px, char *dst, size_t size)
 {
 	const struct conf_proxy *pc = px->px_conf;
@@ -575,6 +587,8 @@ px_tls_name(struct conn *c, struct proxy *px, char *dst, size_t size)
 		/* "[::1]:443": the address inside the brackets */
 		if ((colon = memchr(n, ']', len)) != NULL)
 			len = colon - n - 1;
+		else
+			len--;
 		n++;
 	} else if ((colon = memchr(n, ':', len)) != NULL &&
 	    memchr(colon + 1, ':', len - (colon + 1 - n)) == NULL)

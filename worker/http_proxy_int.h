@@ -140,4 +140,7 @@ int	 px_build_request(struct conn *, struct proxy *, struct buf *);
 int	 px_write(struct conn *, struct proxy *, const char *, size_t,
 	    size_t *done);
 
+/* http_proxy.c: the name for the upstream's TLS (proxy_ssl_name) */
+const char	*px_tls_name(struct conn *, struct proxy *, char *, size_t);
+
 #endif

@@ -120,7 +120,8 @@ px_build_request(struct conn *c, struct proxy *px, struct buf *b)
 	start = b->b_last - b->b_start;
 	if (px_put_target(c, b) == -1)
 		return -1;
-	n = snprintf(px->px_target, sizeof(px->px_target), "http://%.280s%.*s",
+	n = snprintf(px->px_target, sizeof(px->px_target), "%s://%.280s%.*s",
+	    pc->px_ssl ? "https" : "http",
 	    px->px_ups->u_peers[px->px_peer].p_name, (int)MIN((size_t)200,
 	    (size_t)(b->b_last -
 	    b->b_start) - start), b->b_start + start);

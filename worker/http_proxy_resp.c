@@ -601,13 +601,15 @@ static void
 px_upstream_done(struct proxy *px)
 {
 	struct upconn *uc = px->px_uc;
+	char name[256];
 
 	if (uc == NULL)
 		return;
 	px->px_t_end = clock_now();
-	/* nothing may be left over: it would be the next answer's start */
 	if (px->px_ssl != NULL && px->px_conf->px_ssl_session_reuse)
-		tls_upstream_keep(uc->uc_key, px->px_ssl);
+		tls_upstream_keep(uc->uc_key, px_tls_name(px->px_c, px, name,
+		    sizeof(name)), px->px_ssl);
+	/* nothing may be left over: it would be the next answer's start */
 	if (px->px_reusable && !px->px_hup &&
 	    px->px_buf->b_pos == px->px_buf->b_last &&
 	    io_pending(px->px_ssl) == 0 &&

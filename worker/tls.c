@@ -499,32 +499,51 @@ tls_var(struct conn *c, int var, char *tmp, size_t tmplen, const char **v,
 
 /*
  * The last session of each upstream peer, per worker, for
- * proxy_ssl_session_reuse: a small table indexed by the peer's address
- * in memory; a collision only costs a full handshake.
+ * proxy_ssl_session_reuse: a small table indexed by the peer, the
+ * context and the name, so that a session is only offered again under
+ * the settings (verification, CAs, client certificate) and the name it
+ * was made with: OpenSSL checks nothing of a resumed session again.  A
+ * collision only costs a full handshake.
  */
 #define TLS_UPS_SESSIONS	256
+#define TLS_UPS_NAME		256
 
 static struct {
 	const void	*us_key;
+	const SSL_CTX	*us_ctx;
+	char		 us_name[TLS_UPS_NAME];
 	SSL_SESSION	*us_sess;
 } ups_sessions[TLS_UPS_SESSIONS];
 
 static unsigned
-tls_ups_slot(const void *key)
+tls_ups_slot(const void *key, const SSL_CTX *ctx, const char *name)
 {
-	uintptr_t k = (uintptr_t)key;
+	uint64_t h = (uintptr_t)key * 0x9e3779b97f4a7c15ULL ^ (uintptr_t)ctx;
 
-	return (unsigned)((k >> 4) ^ (k >> 12)) % TLS_UPS_SESSIONS;
+	for (; name != NULL && *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
+	return (unsigned)((h ^ h >> 29) % TLS_UPS_SESSIONS);
+}
+
+static int
+tls_ups_match(unsigned i, const void *key, const SSL_CTX *ctx,
+    const char *name)
+{
+	return ups_sessions[i].us_key == key && ups_sessions[i].us_ctx == ctx &&
+	    strcmp(ups_sessions[i].us_name, name != NULL ? name : "") == 0;
 }
 
 void
-tls_upstream_keep(const void *key, SSL *ssl)
+tls_upstream_keep(const void *key, const char *name, SSL *ssl)
 {
-	unsigned i = tls_ups_slot(key);
+	const SSL_CTX *ctx = ssl != NULL ? SSL_get_SSL_CTX(ssl) : NULL;
+	unsigned i = tls_ups_slot(key, ctx, name);
 	SSL_SESSION *sess;
 
 	/* a resumed connection's session too: TLS 1.3 tickets are used once */
-	if (key == NULL || ssl == NULL || (sess = SSL_get1_session(ssl)) == NULL)
+	if (key == NULL || ssl == NULL || (name != NULL &&
+	    strlen(name) >= TLS_UPS_NAME) ||
+	    (sess = SSL_get1_session(ssl)) == NULL)
 		return;
 	if (!SSL_SESSION_is_resumable(sess)) {
 		SSL_SESSION_free(sess);
@@ -533,6 +552,9 @@ tls_upstream_keep(const void *key, SSL *ssl)
 	if (ups_sessions[i].us_sess != NULL)
 		SSL_SESSION_free(ups_sessions[i].us_sess);
 	ups_sessions[i].us_key = key;
+	ups_sessions[i].us_ctx = ctx;
+	snprintf(ups_sessions[i].us_name, TLS_UPS_NAME, "%s",
+	    name != NULL ? name : "");
 	ups_sessions[i].us_sess = sess;
 }
 
@@ -541,7 +563,7 @@ tls_upstream_new(SSL_CTX *ctx, int fd, const char *name, int sni,
     const void *key)
 {
 	unsigned char addr[16];
-	unsigned i = tls_ups_slot(key);
+	unsigned i = tls_ups_slot(key, ctx, name);
 	char why[256];
 	int is_ip;
 	SSL *ssl;
@@ -566,7 +588,7 @@ tls_upstream_new(SSL_CTX *ctx, int fd, const char *name, int sni,
 		else
 			X509_VERIFY_PARAM_set1_host(vp, name, 0);
 	}
-	if (key != NULL && ups_sessions[i].us_key == key &&
+	if (key != NULL && tls_ups_match(i, key, ctx, name) &&
 	    ups_sessions[i].us_sess != NULL)
 		SSL_set_session(ssl, ups_sessions[i].us_sess);
 	return ssl;

@@ -34,8 +34,9 @@ int	 tls_var(struct conn *, int var, char *tmp, size_t tmplen,
  */
 SSL	*tls_upstream_new(SSL_CTX *, int fd, const char *name, int sni,
 	    const void *key);
-/* the connection's session is kept for the next connection to key */
-void	 tls_upstream_keep(const void *key, SSL *);
+/* the connection's session is kept for the next connection to key
+   over the same context with the same name */
+void	 tls_upstream_keep(const void *key, const char *name, SSL *);
 /* IO_OK done, IO_AGAIN (*want_write says which way), IO_ERROR */
 int	 tls_upstream_handshake(SSL *, int *want_write, char *err,
 	    size_t errlen);
