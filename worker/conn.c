@@ -146,7 +146,7 @@ conn_req_get(struct conn *c)
 		req_free = rs->rs_next;
 	else if ((rs = malloc(sizeof(*rs))) == NULL)
 		return -1;
-	memset(&rs->rs_req, 0, sizeof(rs->rs_req));
+	http_req_clear(&rs->rs_req);
 	c->c_reqp = &rs->rs_req;
 	return 0;
 }
@@ -334,7 +334,6 @@ conn_accept(struct gen *g, struct gen_listen *gl, int fd,
 {
 	struct conn *c;
 	char a[INET6_ADDRSTRLEN];
-	int on = 1;
 
 	if ((c = conn_slot_get()) == NULL) {
 		log_alert("%d worker_connections are not enough", nactive);
@@ -359,7 +358,9 @@ conn_accept(struct gen *g, struct gen_listen *gl, int fd,
 		    sizeof(a));
 	snprintf(c->c_peer_text, sizeof(c->c_peer_text), "%s", a);
 	timer_init(&c->c_timer, conn_on_timer, c);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	/* a handshake's flights are several writes: TLS sets it at once */
+	if (gl->gl_ssl)
+		conn_nodelay_set(c);
 
 	c->c_next = active;
 	c->c_prev = NULL;
@@ -398,6 +399,15 @@ conn_accept(struct gen *g, struct gen_listen *gl, int fd,
 			return;
 	}
 	conn_run(c);
+}
+
+void
+conn_nodelay_set(struct conn *c)
+{
+	int on = 1;
+
+	setsockopt(c->c_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	c->c_nodelay = 1;
 }
 
 /* read what the socket has into c_in: IO_OK, IO_AGAIN, IO_DONE, IO_ERROR */
@@ -506,6 +516,9 @@ conn_end(struct conn *c)
 	    (c->c_reqp != NULL && c->c_req.r_has_body) ||
 	    (c->c_in != NULL && c->c_in->b_pos < c->c_in->b_last))
 		return CS_LINGER;
+	/* a client that said "close" sends nothing more (RFC 9112, 9.6) */
+	if (c->c_reqp != NULL && c->c_req.r_client_close)
+		return CS_CLOSE;
 	if (ioctl(c->c_fd, FIONREAD, &pending) == 0 && pending > 0)
 		return CS_LINGER;
 	return CS_CLOSE;
@@ -628,6 +641,7 @@ step_send(struct conn *c)
 		}
 		if (!c->c_writable)
 			goto wait;
+		conn_before_write(c);
 		n = io_write(c->c_fd, c->c_ssl, b->b_pos, b->b_last - b->b_pos);
 		if (n > 0) {
 			b->b_pos += n;

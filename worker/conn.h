@@ -63,6 +63,9 @@ struct conn {
 	int			 c_eof;
 	int			 c_rdhup;	/* the peer's FIN has been seen */
 	int			 c_lame_duck;	/* worker stopping, was idle */
+	int			 c_wrote;	/* the client has been written to */
+	int			 c_nodelay;	/* TCP_NODELAY: 1 set, 0 not yet,
+						   -1 held off (tcp_nodelay off) */
 	SSL			*c_ssl;		/* TLS, or NULL: plain */
 	int			 c_tls_plain;	/* plain HTTP to a TLS port */
 	int			 c_tls_failed;	/* no close_notify */
@@ -103,6 +106,22 @@ void	 conn_log(struct conn *, int level, const char *fmt, ...)
 const char *conn_state_name(int);
 void	 conn_wakeup(struct conn *);
 int	 conn_read(struct conn *);
+void	 conn_nodelay_set(struct conn *);
+
+/*
+ * Before every write to the client.  TCP_NODELAY is set before the
+ * second write, not at accept: Nagle's algorithm holds a segment back
+ * only while data sent earlier is unacknowledged, which a connection's
+ * first write never has.  One answer in one write, then a close, costs
+ * one setsockopt() less.
+ */
+static inline void
+conn_before_write(struct conn *c)
+{
+	if (c->c_nodelay == 0 && c->c_wrote)
+		conn_nodelay_set(c);
+	c->c_wrote = 1;
+}
 
 struct buf *buf_get(size_t size);
 void	 buf_put(struct buf *);

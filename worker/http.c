@@ -79,6 +79,21 @@ is_redirect(int code)
 	    code == 308;
 }
 
+/*
+ * A request zeroed but for its header array, two thirds of it: only the
+ * hh_nheaders first entries are ever read, and the parser sets those.
+ */
+void
+http_req_clear(struct http_req *r)
+{
+	char *p = (char *)r;
+	size_t a = offsetof(struct http_req, r_head.hh_headers);
+	size_t b = a + sizeof(r->r_head.hh_headers);
+
+	memset(p, 0, a);
+	memset(p + b, 0, sizeof(*r) - b);
+}
+
 void
 http_req_reset(struct conn *c)
 {
@@ -86,7 +101,7 @@ http_req_reset(struct conn *c)
 
 	http_static_reset(c);
 	buf_put(r->r_headbuf);
-	memset(r, 0, sizeof(*r));
+	http_req_clear(r);
 	c->c_scan = 0;
 	buf_put(c->c_scratch);
 	c->c_scratch = NULL;
@@ -574,6 +589,7 @@ check_headers(struct conn *c)
 		return http_fail(c, 400, "client sent invalid host header");
 	r->r_keepalive = h->hh_version == 11 ? !conn_close :
 	    (conn_keep && !conn_close);
+	r->r_client_close = !r->r_keepalive;
 	return 0;
 }
 

@@ -47,6 +47,7 @@ struct http_req {
 	int			 r_expect;	/* Expect: 100-continue */
 	int			 r_continue;	/* send 100 Continue first */
 	int			 r_keepalive;
+	int			 r_client_close; /* the client said no keep-alive */
 	int			 r_head_only;	/* HEAD */
 	int			 r_status;
 	int64_t			 r_sent;	/* bytes written to the client */
@@ -79,6 +80,7 @@ struct http_req {
 int	 http_process(struct conn *);
 int	 http_body_discard(struct conn *);
 int	 http_error(struct conn *, int status, const char *reason);
+void	 http_req_clear(struct http_req *);
 void	 http_req_reset(struct conn *);
 int	 http_special(struct conn *, int status);
 int	 http_keepalive_ok(struct conn *);

@@ -540,7 +540,10 @@ http_proxy_start(struct conn *c)
 	/* the client waits for this before it sends the body */
 	if (r->r_has_body && r->r_expect && r->r_head.hh_version == 11 &&
 	    c->c_in->b_pos == c->c_in->b_last) {
-		ssize_t n = io_write(c->c_fd, c->c_ssl,
+		ssize_t n;
+
+		conn_before_write(c);
+		n = io_write(c->c_fd, c->c_ssl,
 		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
 
 		/*

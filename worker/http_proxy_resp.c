@@ -580,6 +580,7 @@ px_flush(struct conn *c, struct proxy *px)
 	while (px->px_iovcnt > 0) {
 		if (!c->c_writable)
 			return 0;
+		conn_before_write(c);
 		n = io_writev(c->c_fd, c->c_ssl, iov, px->px_iovcnt);
 		if (n == -1) {
 			if (errno == EINTR)
@@ -697,6 +698,7 @@ px_spool_send(struct conn *c, struct proxy *px)
 	while (px_spooled(px)) {
 		if (!c->c_writable)
 			return 0;
+		conn_before_write(c);
 		n = io_sendfile(c->c_fd, c->c_ssl, px->px_spool_fd,
 		    &px->px_spool_r, px->px_spool_w - px->px_spool_r);
 		if (n > 0) {
@@ -817,6 +819,7 @@ px_flush_out(struct conn *c)
 	while (out != NULL && out->b_pos < out->b_last) {
 		if (!c->c_writable)
 			return 0;
+		conn_before_write(c);
 		n = io_write(c->c_fd, c->c_ssl, out->b_pos,
 		    out->b_last - out->b_pos);
 		if (n > 0) {
@@ -901,6 +904,7 @@ http_proxy_step_tunnel(struct conn *c)
 		/* upstream to client */
 		if (up->b_pos < up->b_last) {
 			if (c->c_writable) {
+				conn_before_write(c);
 				n = io_write(c->c_fd, c->c_ssl, up->b_pos,
 				    up->b_last - up->b_pos);
 				if (n > 0) {

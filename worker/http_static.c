@@ -647,7 +647,10 @@ serve(struct conn *c, int fd, const struct stat *st)
 			return head_failed(c);
 	}
 	if (!l->lc_tcp_nodelay) {
-		sock_opt(c, TCP_NODELAY, 0);
+		/* not set yet (conn_before_write) is off already */
+		if (c->c_nodelay == 1)
+			sock_opt(c, TCP_NODELAY, 0);
+		c->c_nodelay = -1;
 		f->f_nodelay_off = 1;
 	}
 	/* TLS encrypts in user space: the file goes through the buffer */
@@ -782,8 +785,9 @@ http_static_reset(struct conn *c)
 	struct http_file *f = &c->c_req.r_file;
 
 	file_done(c);
+	/* on again before the next write (conn_before_write) */
 	if (f->f_nodelay_off) {
-		sock_opt(c, TCP_NODELAY, 1);
+		c->c_nodelay = 0;
 		f->f_nodelay_off = 0;
 	}
 	buf_put(f->f_buf);
@@ -830,6 +834,7 @@ http_static_send(struct conn *c, struct buf *out)
 		return IO_OK;
 	}
 	if (f->f_sendfile) {
+		conn_before_write(c);
 		n = sendfile(c->c_fd, f->f_fd, &off, MIN(f->f_end - f->f_pos,
 		    SENDFILE_CHUNK));
 		if (n > 0) {
