@@ -651,7 +651,6 @@ serve(struct conn *c, int fd, const struct stat *st)
 		if (c->c_nodelay == 1)
 			sock_opt(c, TCP_NODELAY, 0);
 		c->c_nodelay = -1;
-		f->f_nodelay_off = 1;
 	}
 	/* TLS encrypts in user space: the file goes through the buffer */
 	f->f_sendfile = l->lc_sendfile && c->c_ssl == NULL;
@@ -786,10 +785,8 @@ http_static_reset(struct conn *c)
 
 	file_done(c);
 	/* on again before the next write (conn_before_write) */
-	if (f->f_nodelay_off) {
+	if (c->c_nodelay == -1)
 		c->c_nodelay = 0;
-		f->f_nodelay_off = 0;
-	}
 	buf_put(f->f_buf);
 	memset(f, 0, sizeof(*f));
 }

@@ -23,7 +23,6 @@ struct http_file {
 	int		 f_fd;
 	int		 f_sendfile;
 	int		 f_corked;	/* TCP_CORK set for this response */
-	int		 f_nodelay_off;	/* TCP_NODELAY cleared for it */
 	int		 f_mapped;	/* f_root, f_name are set */
 	int		 f_has_file;	/* f_mtime, f_size are of a file */
 	int		 f_416;		/* add "Content-Range: bytes *\/size" */
