@@ -280,6 +280,8 @@ struct conf_proxy {
 	int			 px_port;
 	char			*px_uri;		/* NULL: none */
 	size_t			 px_urilen;
+	struct var_tpl		*px_pass_tpl;	/* the URL, variables in its host */
+	struct var_tpl		*px_uri_tpl;	/* the URI part, with variables */
 	/* inherited */
 	int			 px_http_version;	/* 10, 11 */
 	msec_t			 px_connect_timeout;

@@ -6,6 +6,7 @@
 #include "core.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <strings.h>
@@ -120,6 +121,64 @@ conf_tempdirs_make(struct gen *g, int chown_to, uid_t uid, gid_t gid)
 	return rc;
 }
 
+static int parse_pass(struct conf_parser *, struct conf_loc *, const char *);
+
+/* "$request_uri" and the like: a value that starts with '/' */
+static int
+is_path_var(const char *s)
+{
+	static const char *const names[] = { "request_uri", "uri",
+	    "document_uri" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		if (strncmp(s + 1, names[i], n) == 0 &&
+		    !isalnum((unsigned char)s[1 + n]) && s[1 + n] != '_')
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A proxy_pass with variables.  When its host is written out (the
+ * variables come after the first '/', or begin with $request_uri, $uri
+ * or $document_uri), the host is taken at load as without variables and
+ * only the URI is made per request.  Otherwise the whole URL is made per
+ * request, and its host must name an upstream block, or the host:port of
+ * another proxy_pass: names are resolved at load only.  Either way the
+ * URI made replaces the request's whole URI, and without one the
+ * client's target goes unchanged (nginx's rule).
+ */
+static int
+parse_pass_vars(struct conf_parser *cp, struct conf_loc *l, const char *url,
+    size_t skip)
+{
+	struct conf_proxy *px = &l->lc_px;
+	const char *h = url + skip;
+	size_t hl = strcspn(h, "/$");
+	char err[256];
+
+	if (hl > 0 && (h[hl] == '/' || is_path_var(h + hl))) {
+		if (parse_pass(cp, l, arena_strndup(cp->cp_arena, url,
+		    skip + hl)) == -1)
+			return -1;
+		px->px_uri_tpl = var_compile(cp->cp_arena, h + hl, err,
+		    sizeof(err));
+	} else {
+		px->px_pass_tpl = var_compile(cp->cp_arena, url, err,
+		    sizeof(err));
+		px->px_hostname = px->px_host = "";
+		px->px_file = cp->cp_in->in_path;
+		px->px_line = cp->cp_line;
+	}
+	if (px->px_uri_tpl == NULL && px->px_pass_tpl == NULL) {
+		conf_error(cp, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * "http://host[:port][/uri]": host is an upstream's name, a host name, an
  * IPv4 or [IPv6] address.  Which one is known once the whole file is
@@ -143,11 +202,8 @@ parse_pass(struct conf_parser *cp, struct conf_loc *l, const char *url)
 		conf_error(cp, "invalid URL prefix in \"%s\"", url);
 		return -1;
 	}
-	if (strchr(url, '$') != NULL) {
-		conf_error(cp, "variables in \"proxy_pass\" are not supported "
-		    "yet");
-		return -1;
-	}
+	if (strchr(url, '$') != NULL)
+		return parse_pass_vars(cp, l, url, skip);
 	h = url + skip;
 	/* "http://unix:/path/to/socket:/uri", the uri part optional */
 	if (str_has_prefix(h, "unix:")) {
@@ -713,10 +769,12 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 	 * it is made here, where both are known
 	 */
 	conf_ssl_proxy_merge(cp, l, pp);
-	if (px->px_pass)
+	if (px->px_pass && px->px_pass_tpl == NULL)
 		resolve_pass(cp, px);
+	/* as nginx: no "default" for a proxy_pass with variables */
 	if (px->px_pass && l->lc_match != LOC_REGEX &&
-	    l->lc_match != LOC_NAMED) {
+	    l->lc_match != LOC_NAMED && px->px_pass_tpl == NULL &&
+	    px->px_uri_tpl == NULL) {
 		struct conf_proxy_redirect *rd;
 		char err[256], *from;
 		size_t n;

@@ -20,6 +20,7 @@
 #include "conn.h"
 #include "http_proxy.h"
 #include "http_proxy_int.h"
+#include "str.h"
 #include "http_var.h"
 #include "io.h"
 #include "tls.h"
@@ -513,6 +514,127 @@ px_connect_peer(struct conn *c, struct proxy *px)
 	return CS_PROXY_CONNECT;
 }
 
+/* an upstream that a proxy_pass made of "[https://]host:port" */
+static const struct conf_upstream *
+implicit_find(const struct gen *g, int ssl, const char *h, size_t hl,
+    int port)
+{
+	const struct conf_upstream *u;
+	char name[300];
+
+	snprintf(name, sizeof(name), "%s%.*s:%d", ssl ? "https://" : "",
+	    (int)hl, h, port);
+	for (u = g->g_http->hc_upstreams; u != NULL; u = u->u_next)
+		if (u->u_implicit && strcasecmp(u->u_name, name) == 0)
+			return u;
+	return NULL;
+}
+
+/*
+ * proxy_pass with variables: the URI this request sends and, when the
+ * host is in a variable too, the upstream it names: an upstream block
+ * (without a port), or a host:port another proxy_pass made into one.
+ * Names are resolved at load only, so any other host is an error, as
+ * in nginx without a resolver.  0, or the status to answer.
+ */
+static int
+px_pass_eval(struct conn *c, struct proxy *px)
+{
+	const struct conf_proxy *pc = px->px_conf;
+	const struct conf_upstream *u = NULL;
+	const char *h, *p = NULL, *e;
+	char *s;
+	size_t len, hl, pl;
+	long long port;
+	char pbuf[8];
+
+	if (pc->px_uri_tpl != NULL) {
+		if ((s = http_work_render(c, pc->px_uri_tpl, &len)) == NULL)
+			return 500;
+		if (len > 0) {
+			px->px_duri = s;
+			px->px_durilen = len;
+		}
+		return 0;
+	}
+	if ((s = http_work_render(c, pc->px_pass_tpl, &len)) == NULL)
+		return 500;
+	/* the scheme is written out: the load checked it */
+	h = s + (pc->px_ssl ? 8 : 7);
+	hl = strcspn(h, "/?");
+	port = pc->px_ssl ? 443 : 80;
+	if (hl > 0 && h[0] == '[')
+		e = memchr(h, ']', hl);
+	else
+		e = h;
+	if (e != NULL && (p = memchr(e, ':', hl - (e - h))) != NULL) {
+		pl = hl - (p + 1 - h);
+		if (pl == 0 || pl >= sizeof(pbuf))
+			e = NULL;
+		else {
+			memcpy(pbuf, p + 1, pl);
+			pbuf[pl] = '\0';
+			if (str_parse_int(pbuf, 65535, &port) == -1 ||
+			    port == 0)
+				e = NULL;
+		}
+	}
+	if (hl == 0 || hl >= 256 || e == NULL) {
+		conn_log(c, LOG_ERR, "invalid URL \"%s\" in \"proxy_pass\"", s);
+		return 500;
+	}
+	if (p == NULL) {
+		char name[256];
+
+		memcpy(name, h, hl);
+		name[hl] = '\0';
+		u = conf_upstream_find(c->c_gen, name);
+	}
+	if (u == NULL)
+		u = implicit_find(c->c_gen, pc->px_ssl, h, p != NULL ?
+		    (size_t)(p - h) : hl, (int)port);
+	if (u == NULL) {
+		conn_log(c, LOG_ERR, "no resolver defined to resolve %.*s",
+		    (int)(p != NULL ? (size_t)(p - h) : hl), h);
+		return 502;
+	}
+	px->px_ups = u;
+	/* $proxy_host: the port only when it is not the scheme's */
+	px->px_dhost = h;
+	px->px_dhostlen = p != NULL && port == (pc->px_ssl ? 443 : 80) ?
+	    (size_t)(p - h) : hl;
+	px->px_dport = (int)port;
+	if (h[hl] != '\0') {
+		px->px_duri = h + hl;
+		px->px_durilen = len - (h + hl - s);
+	}
+	return 0;
+}
+
+/* $proxy_host and $proxy_port of the request: 0 when it has none */
+int
+http_proxy_host(struct conn *c, const char **host, size_t *len, int *port)
+{
+	const struct conf_proxy *pc;
+
+	if (c->c_reqp == NULL || c->c_req.r_loc == NULL ||
+	    !c->c_req.r_loc->lc_px.px_pass)
+		return 0;
+	pc = &c->c_req.r_loc->lc_px;
+	if (pc->px_pass_tpl != NULL) {
+		if (c->c_proxy == NULL || c->c_proxy->px_dhost == NULL)
+			return 0;
+		*host = c->c_proxy->px_dhost;
+		*len = c->c_proxy->px_dhostlen;
+		*port = c->c_proxy->px_dport;
+		return 1;
+	}
+	*host = pc->px_host;
+	*len = pc->px_hostlen;
+	*port = pc->px_port;
+	return 1;
+}
+
 int
 http_proxy_start(struct conn *c)
 {
@@ -520,6 +642,7 @@ http_proxy_start(struct conn *c)
 	const struct conf_proxy *pc = &r->r_loc->lc_px;
 	struct proxy *px;
 	size_t size;
+	int rc;
 
 	if ((px = px_get()) == NULL)
 		return http_special(c, 500);
@@ -532,6 +655,9 @@ http_proxy_start(struct conn *c)
 	px->px_peer = -1;
 	px->px_t_start = clock_now();
 	px->px_t_connect = px->px_t_header = px->px_t_end = -1;
+	if ((pc->px_pass_tpl != NULL || pc->px_uri_tpl != NULL) &&
+	    (rc = px_pass_eval(c, px)) != 0)
+		return px_final(c, rc);
 	/* the response in memory: at most proxy_buffers, as in nginx */
 	size = MAX((size_t)pc->px_buffer_size, (size_t)(pc->px_buffers_num *
 	    pc->px_buffers_size));
@@ -582,7 +708,9 @@ px_tls_name(struct conn *c, struct proxy *px, char *dst, size_t size)
 	const struct conf_proxy *pc = px->px_conf;
 	const char *n = pc->px_host, *colon;
 	size_t len = pc->px_hostlen;
+	int port;
 
+	http_proxy_host(c, &n, &len, &port);
 	if (pc->px_ssl_name != NULL &&
 	    (n = http_work_render(c, pc->px_ssl_name, &len)) == NULL)
 		return NULL;

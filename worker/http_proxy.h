@@ -38,5 +38,7 @@ enum {
 	PX_BYTES_RECEIVED,
 };
 int	 http_proxy_times(struct conn *, int which, msec_t *out);
+int	 http_proxy_host(struct conn *, const char **host, size_t *len,
+	    int *port);
 
 #endif

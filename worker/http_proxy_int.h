@@ -42,6 +42,12 @@ struct proxy {
 	int			 px_had_body;	/* the request has a body */
 	int			 px_early;	/* answered before all was sent */
 	int			 px_send_errno;	/* the write that failed then */
+	/* proxy_pass with variables: what this request made of it */
+	const char		*px_dhost;	/* $proxy_host, or NULL */
+	size_t			 px_dhostlen;
+	int			 px_dport;
+	const char		*px_duri;	/* the URI to send, or NULL */
+	size_t			 px_durilen;
 	/* the peers tried, for the balancer and $upstream_addr */
 	const struct conf_upstream *px_ups;
 	int			 px_peer;	/* -1: none chosen */

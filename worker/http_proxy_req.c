@@ -63,6 +63,11 @@ px_put_target(struct conn *c, struct buf *b)
 	const char *t = r->r_head.hh_target;
 	size_t skip;
 
+	/* made by proxy_pass's variables: sent as made, in place of all */
+	if (c->c_proxy->px_duri != NULL)
+		return (c->c_proxy->px_duri[0] == '?' && px_put(b, "/", 1) ==
+		    -1) ? -1 : px_put(b, c->c_proxy->px_duri,
+		    c->c_proxy->px_durilen);
 	if (px->px_uri == NULL && r->r_redirects == 0) {
 		/* the absolute form becomes the origin form */
 		if (t[0] != '/' && t[0] != '*') {

@@ -115,7 +115,9 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 {
 	struct http_req *r = &c->c_req;
 	msec_t ms;
-	int n = -1;
+	const char *ph;
+	size_t phl;
+	int n = -1, port;
 
 	*v = tmp;
 	switch (vp->vp_var) {
@@ -262,15 +264,11 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		*len = 32;
 		return 1;
 	case VAR_PROXY_HOST:
-		if (r->r_loc == NULL || !r->r_loc->lc_px.px_pass)
-			return 0;
-		*v = r->r_loc->lc_px.px_host;
-		*len = r->r_loc->lc_px.px_hostlen;
-		return 1;
+		return http_proxy_host(c, v, len, &port);
 	case VAR_PROXY_PORT:
-		if (r->r_loc == NULL || !r->r_loc->lc_px.px_pass)
+		if (!http_proxy_host(c, &ph, &phl, &port))
 			return 0;
-		n = snprintf(tmp, tmplen, "%d", r->r_loc->lc_px.px_port);
+		n = snprintf(tmp, tmplen, "%d", port);
 		break;
 	case VAR_PROXY_ADD_XFF:
 		/* rendered by http_var_render(): it may be long */

@@ -1,0 +1,174 @@
+#!/usr/bin/perl
+# proxy_pass with variables: the upstream chosen per request (a map, a
+# header), the URI made per request (regex captures, $request_uri, $uri,
+# $args) in place of the client's whole URI, $proxy_host/$proxy_port and
+# the Host header following the URL made, a host no upstream names is
+# 502 with "no resolver defined", a scheme in a variable a config error.
+# Compared with nginx on the same server block and the same stubs when
+# nginx is installed.
+
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use PorticoTest;
+use PorticoUpstream qw(http_n);
+
+my $ua = PorticoUpstream->new;
+my $ub = PorticoUpstream->new;
+my ($A, $B) = ($ua->port, $ub->port);
+
+# shared by portico and nginx; %%LISTEN%% is the port
+my $HTTP = <<"EOF";
+    map \$http_x_pool \$pool {
+        default pool_a;
+        b pool_b;
+    }
+    upstream pool_a { server 127.0.0.1:$A; }
+    upstream pool_b { server 127.0.0.1:$B; }
+    server {
+        listen 127.0.0.1:%%LISTEN%%;
+        server_name localhost;
+        # the whole URL per request, no URI: the client's goes on
+        location /m/ { proxy_pass http://\$pool; }
+        # the whole URL per request, with a URI
+        location /mu/ { proxy_pass http://\$pool/fixed\$is_args\$args; }
+        # the host written out: only the URI per request
+        location ~ ^/re/(\\w+)/(\\w+)\$ {
+            proxy_pass http://127.0.0.1:$A/got/\$2/\$1;
+        }
+        location /ru/ { proxy_pass http://127.0.0.1:$B\$request_uri; }
+        location /u/ { proxy_pass http://127.0.0.1:$B\$uri; }
+        location /args/ { proxy_pass http://127.0.0.1:$B/a?\$args; }
+        # a host:port from a header: found among the proxy_pass targets
+        location /hdr/ { proxy_pass http://\$http_x_to; }
+        location /ph/ {
+            proxy_set_header X-PH \$proxy_host;
+            proxy_set_header X-PP \$proxy_port;
+            proxy_pass http://\$pool;
+        }
+        location /hostport/ {
+            proxy_set_header X-PH \$proxy_host;
+            proxy_pass http://\$http_x_to/hp;
+        }
+    }
+EOF
+
+my $t = PorticoTest->new;
+(my $pconf = $HTTP) =~ s/%%LISTEN%%/%%PORT_0%%/;
+$t->write_conf(<<"EOF");
+worker_processes 1;
+events { worker_connections 256; }
+http {
+$pconf
+}
+EOF
+$t->run;
+my $P = $t->port(0);
+
+# one request; (status, which upstream got it: 'a', 'b' or '', what it got)
+sub via {
+	my ($port, $target, $extra) = @_;
+	$ua->clear;
+	$ub->clear;
+	my $r = http_n($port, "GET $target HTTP/1.1\r\nHost: localhost\r\n"
+	    . ($extra // '') . "Connection: close\r\n\r\n", 1);
+	my $st = $r->{resp}[0] ? $r->{resp}[0]{status} : 0;
+	my @a = $ua->requests;
+	my @b = $ub->requests;
+	my ($who, $got) = @a ? ('a', $a[0]) : @b ? ('b', $b[0]) : ('', undef);
+	return ($st, $who, $got);
+}
+
+my @cases = (
+	# [ target, extra head, status, upstream, what it gets (target),
+	#   Host it gets ]
+	[ '/m/x?q=1', '', 200, 'a', '/m/x?q=1', 'pool_a' ],
+	[ '/m/y', "X-Pool: b\r\n", 200, 'b', '/m/y', 'pool_b' ],
+	[ '/mu/x?k=v', "X-Pool: b\r\n", 200, 'b', '/fixed?k=v', 'pool_b' ],
+	[ '/mu/x', '', 200, 'a', '/fixed', 'pool_a' ],
+	[ '/re/one/two?dropped', '', 200, 'a', '/got/two/one', "127.0.0.1:$A" ],
+	[ '/ru/p%41th?q=%20', '', 200, 'b', '/ru/p%41th?q=%20', "127.0.0.1:$B" ],
+	[ '/u/a/../b?gone', '', 200, 'b', '/u/b', "127.0.0.1:$B" ],
+	[ '/args/x?m=1&n=2', '', 200, 'b', '/a?m=1&n=2', "127.0.0.1:$B" ],
+	[ '/hdr/z', "X-To: 127.0.0.1:$A\r\n", 200, 'a', '/hdr/z',
+	    "127.0.0.1:$A" ],
+	[ '/hostport/z', "X-To: 127.0.0.1:$B\r\n", 200, 'b', '/hp',
+	    "127.0.0.1:$B" ],
+	[ '/hostport/z', "X-To: pool_b\r\n", 200, 'b', '/hp', 'pool_b' ],
+	# named nowhere at load: no resolver, 502 and nothing sent
+	[ '/hdr/z', "X-To: nowhere.invalid\r\n", 502, '', undef, undef ],
+	[ '/hdr/z', "X-To: 127.0.0.1:1\r\n", 502, '', undef, undef ],
+	# pool_a is an upstream block's name: no port is added to it
+	[ '/hdr/z', "X-To: pool_a:80\r\n", 502, '', undef, undef ],
+);
+
+my %seen;
+for my $c (@cases) {
+	my ($target, $extra, $st, $who, $want, $host) = @$c;
+	my $name = "$target" . ($extra ? " ($extra)" : '');
+	$name =~ s/\r\n//g;
+	my ($gst, $gwho, $got) = via($P, $target, $extra);
+	is($gst, $st, "$name: $st");
+	is($gwho, $who, "$name: upstream " . ($who || 'none'));
+	is($got && $got->{target}, $want, "$name: it gets " . ($want // 'nothing'));
+	is($got && $got->{h}{host}, $host, "$name: Host " . ($host // 'none'));
+	$seen{$name} = [ $gst, $gwho, $got && $got->{line},
+	    $got && $got->{h}{host} ];
+}
+
+{
+	my ($st, $who, $got) = via($P, '/ph/x', "X-Pool: b\r\n");
+	is($got->{h}{'x-ph'}, 'pool_b', '$proxy_host: the host made for the '
+	    . 'request');
+	is($got->{h}{'x-pp'}, '80', "\$proxy_port: the scheme's");
+	($st, $who, $got) = via($P, '/hostport/x', "X-To: 127.0.0.1:$A\r\n");
+	is($got->{h}{'x-ph'}, "127.0.0.1:$A", '$proxy_host with its port');
+}
+
+like($t->error_log, qr/no resolver defined to resolve nowhere\.invalid/,
+    'the error log says why: no resolver for the name');
+$t->allow_log(qr/no resolver defined to resolve/);
+
+# a scheme in a variable cannot be known at load: a config error, as in
+# nginx ("invalid URL prefix")
+{
+	my $t2 = PorticoTest->new;
+	$t2->write_conf(<<"EOF");
+events {}
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location / { proxy_pass \$scheme://127.0.0.1:$A; }
+    }
+}
+EOF
+	my ($rc, $out) = $t2->run_cmd('-t');
+	isnt($rc, 0, 'a scheme in a variable: -t fails');
+	like($out, qr/portico\.conf:6: invalid URL prefix/, '... with file:line');
+}
+
+# ------------------------------------------------------------------
+# nginx on the same block and the same stubs
+
+SKIP: {
+	skip 'nginx not installed', 1 unless PorticoTest::Nginx::available();
+	(my $conf = $HTTP) =~ s/%%LISTEN%%/%%PORT%%/;
+	my $ng = PorticoTest::Nginx->start("events {}\nhttp {\n$conf\n}\n");
+	skip 'nginx did not start', 1 unless $ng;
+	for my $c (@cases) {
+		my ($target, $extra) = @$c;
+		my $name = "$target" . ($extra ? " ($extra)" : '');
+		$name =~ s/\r\n//g;
+		# nginx connects to any IP address given; portico to those a
+		# proxy_pass names at load (its man page says so)
+		next if $extra =~ /127\.0\.0\.1:1\b/;
+		my ($st, $who, $got) = via($ng->port, $target, $extra);
+		is_deeply($seen{$name}, [ $st, $who, $got && $got->{line},
+		    $got && $got->{h}{host} ], "$name: as nginx");
+	}
+	$ng->stop;
+}
+
+$t->stop;
+done_testing;
