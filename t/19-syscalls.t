@@ -3,20 +3,48 @@
 # worker: TCP_NODELAY is set before a connection's second write and not
 # before (a connection answered in one write and closed never needs
 # it), and the FIONREAD check before a close is skipped when the client
-# itself said "close".  Each case ends with a request for a file named
-# after it, whose failed open() marks the end of the case in the trace.
+# itself said "close".  The proxy's writes to the client follow the same
+# rule (answers on a keep-alive connection, a streamed answer), and a TLS
+# connection gets TCP_NODELAY at accept, before the handshake's first
+# write.  Each case ends with a request for a file named after it, whose
+# failed open() marks the end of the case in the trace.
 
 use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use IO::Select;
+use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(time);
 use PorticoTest qw(http wait_until slurp);
+use PorticoTLS;
+use PorticoUpstream;
 
 $SIG{PIPE} = 'IGNORE';
 
 system('strace -V >/dev/null 2>&1') == 0 or
     plan skip_all => 'strace is not installed (./configure --install-deps)';
+
+# the upstream: its default answer echoes the request head; /px-big/
+# answers 4 MB, which the proxy passes on in many writes
+my $BIG = 4 << 20;
+my $up = PorticoUpstream->new(routes => {
+	'/px-big/*' => "HTTP/1.1 200 OK\r\nContent-Length: $BIG\r\n\r\n"
+	    . ('y' x $BIG),
+});
+my $UP = $up->addr;
+
+# TLS when there is an openssl 3 command to make the certificate with
+my $pki = PorticoTLS::have_openssl() ? PorticoTLS::pki() : undef;
+my $tls_server = !$pki ? '' : <<"EOF";
+    server {
+        listen 127.0.0.1:%%PORT_1%% ssl;
+        ssl_certificate ${\ $pki->path('default.test.chain.crt') };
+        ssl_certificate_key ${\ $pki->path('rsa.key') };
+        location = /ok { return 200 "tls\\n"; }
+    }
+EOF
 
 my $t = PorticoTest->new;
 my $dir = $t->dir;
@@ -35,8 +63,10 @@ http {
         location = /ok { return 200 "ok\\n"; }
         location = /once { keepalive_requests 1; return 200 "once\\n"; }
         location /nodelay-off/ { tcp_nodelay off; alias $dir/html/; }
+        location /px/ { proxy_pass http://$UP; }
+        location /px-big/ { proxy_buffering off; proxy_pass http://$UP; }
     }
-}
+$tls_server}
 EOF
 $t->run;
 my ($worker) = $t->wait_ready(1);
@@ -47,7 +77,8 @@ my $trace = "$dir/strace.out";
 my $strace = fork // die "fork: $!";
 if ($strace == 0) {
 	open(STDERR, '>', "$dir/strace.err");
-	exec('strace', '-f', '-qq', '-e', 'trace=setsockopt,ioctl,open,openat',
+	exec('strace', '-f', '-qq', '-e', 'trace=setsockopt,ioctl,open,openat,'
+	    . 'accept,accept4,close,write,writev,sendfile,sendmsg,sendto',
 	    '-o', $trace, '-p', $worker) or POSIX::_exit(127);
 }
 my $attached = wait_until(sub {
@@ -82,6 +113,55 @@ sub case_trace {
 sub nodelay { scalar(() = $_[0] =~ /TCP_NODELAY, \[1\]/g) }
 sub nodelay_off { scalar(() = $_[0] =~ /TCP_NODELAY, \[0\]/g) }
 sub fionread { scalar(() = $_[0] =~ /FIONREAD/g) }
+
+# what the worker did on the connection from the client port $cport, in
+# order, from its accept to its close: W a write (write, writev,
+# sendfile, sendmsg, sendto), N TCP_NODELAY set, n cleared
+sub conn_events {
+	my ($tr, $cport) = @_;
+	$tr =~ /^(?:\d+\s+)?accept4?\([^\n]*sin_port=htons\($cport\)[^\n]*
+	    =\s+(\d+)\n/mgx or return ('no accept');
+	my $fd = $1;
+	my @ev;
+	while ($tr =~ /\G([^\n]*)\n/gc) {
+		my $l = $1;
+		next unless $l =~ /^(?:\d+\s+)?(\w+)\($fd[,)]/;
+		my $call = $1;
+		last if $call eq 'close';
+		push @ev, 'W' if $call =~ /^(?:write|writev|sendfile|sendfile64|
+		    sendmsg|sendto)$/x;
+		push @ev, $1 ? 'N' : 'n'
+		    if $call eq 'setsockopt' && $l =~ /TCP_NODELAY, \[(\d)\]/;
+	}
+	return @ev;
+}
+# the same as a string, a run of writes as one "W+"
+sub conn_shape { join(' ', conn_events(@_)) =~ s/W(?: W)+/W+/gr }
+sub conn_writes { scalar grep { $_ eq 'W' } conn_events(@_) }
+
+# requests sent one at a time on one connection, each once the answer
+# before it is in; returns (the client's port, [ the answers ])
+sub exchange {
+	my ($port, @reqs) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+	    Proto => 'tcp', Timeout => 5) or return (0, []);
+	binmode $s;
+	my $me = $s->sockport;
+	my $sel = IO::Select->new($s);
+	my ($buf, $eof, @r) = ('', 0);
+	my $end = time + 10;
+	for my $i (0 .. $#reqs) {
+		(syswrite($s, $reqs[$i]) // -1) == length $reqs[$i] or last;
+		while (!$eof && time < $end &&
+		    (@r = PorticoTest::split_responses($buf)) <= $i) {
+			next unless $sel->can_read(0.1);
+			$eof = 1 unless sysread($s, $buf, 262144, length $buf);
+		}
+	}
+	close $s;
+	return ($me, [ PorticoTest::split_responses($buf) ]);
+}
+
 case_trace('start');
 
 # one answer, one write, then the close the client asked for
@@ -125,6 +205,48 @@ like($r // '', qr{\r\n\r\nok\n\z}, 'tcp_nodelay off: the file, then ok');
 $tr = case_trace('nodelay-off');
 my @opts = $tr =~ /TCP_NODELAY, \[(\d)\]/g;
 is("@opts", '1', 'tcp_nodelay off: not set for the file, set after it');
+
+# the proxy: three answers on a keep-alive connection, one write each;
+# set before the second, once
+my ($cport, $resp) = exchange($port,
+    "GET /px/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "GET /px/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "GET /px/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+is(join(' ', map { "$_->{status}:" . ($_->{body} =~ m{^GET (\S+)} ? $1 : '')
+    } @$resp), '200:/px/1 200:/px/2 200:/px/3',
+    'proxy: three answers from the upstream on one connection');
+$tr = case_trace('proxy-keepalive');
+is(conn_shape($tr, $cport), 'W N W+',
+    'proxy, keep-alive: TCP_NODELAY set once, before the second write');
+
+# a 4 MB answer streamed (proxy_buffering off): set before the second write
+($cport, $resp) = exchange($port,
+    "GET /px-big/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+is(length($resp->[0]{body} // ''), $BIG, 'proxy: the 4 MB answer arrives');
+$tr = case_trace('proxy-big');
+cmp_ok(conn_writes($tr, $cport), '>', 2,
+    'proxy: the answer took several writes');
+is(conn_shape($tr, $cport), 'W N W+',
+    'proxy, streamed: TCP_NODELAY set once, before the second write');
+
+# TLS: set at accept, before the handshake's first write
+SKIP: {
+	skip('no OpenSSL 3 command to make a certificate with', 4) unless $pki;
+	my ($s, $err) = PorticoTLS::tls_connect($t->port(1));
+	my ($me, $buf) = (0, '');
+	if ($s) {
+		$me = $s->sockport;
+		PorticoTLS::tls_write($s, "GET /ok HTTP/1.1\r\nHost: x\r\n"
+		    . "Connection: close\r\n\r\n")
+		    and ($buf) = PorticoTLS::tls_read($s, 5);
+		close $s;
+	}
+	like($buf, qr{^HTTP/1\.1 200 .*\r\n\r\ntls\n\z}s, 'TLS: answered')
+	    or diag($err // '');
+	$tr = case_trace('tls');
+	is(conn_shape($tr, $me), 'N W+',
+	    'TLS: TCP_NODELAY set at accept, before any write, once');
+}
 
 kill 'INT', $strace;
 waitpid($strace, 0);
