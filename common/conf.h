@@ -282,6 +282,7 @@ struct conf_proxy {
 	size_t			 px_urilen;
 	struct var_tpl		*px_pass_tpl;	/* the URL, variables in its host */
 	struct var_tpl		*px_uri_tpl;	/* the URI part, with variables */
+	struct conf_proxy	*px_pre;	/* an address before the variables */
 	/* inherited */
 	int			 px_http_version;	/* 10, 11 */
 	msec_t			 px_connect_timeout;

@@ -123,20 +123,65 @@ conf_tempdirs_make(struct gen *g, int chown_to, uid_t uid, gid_t gid)
 
 static int parse_pass(struct conf_parser *, struct conf_loc *, const char *);
 
-/* "$request_uri" and the like: a value that starts with '/' */
+/* "$request_uri", "${uri}" and the like: a value that starts with '/' */
 static int
 is_path_var(const char *s)
 {
 	static const char *const names[] = { "request_uri", "uri",
 	    "document_uri" };
 	size_t i, n;
+	int brace = s[1] == '{';
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		n = strlen(names[i]);
-		if (strncmp(s + 1, names[i], n) == 0 &&
-		    !isalnum((unsigned char)s[1 + n]) && s[1 + n] != '_')
+		if (strncmp(s + 1 + brace, names[i], n) != 0)
+			continue;
+		if (brace ? s[2 + n] == '}' : !isalnum((unsigned char)s[1 + n])
+		    && s[1 + n] != '_')
 			return 1;
 	}
+	return 0;
+}
+
+/*
+ * "http://127.0.0.1:8080$1": an address written out just before the
+ * variables is made an upstream at load, so that the URL made per request
+ * finds it.  Addresses only: a name there may be the start of a longer
+ * one, and is looked up among the upstream blocks per request.
+ */
+static int
+pass_prefix(struct conf_parser *cp, struct conf_loc *l, const char *url,
+    size_t len, const char *h, size_t hl)
+{
+	struct conf_loc sl;
+	struct in6_addr a6;
+	char host[64];
+	const char *e;
+	size_t n;
+
+	/* "http://10.0.0.1:$port": the address alone says nothing */
+	if (h[hl - 1] == ':')
+		return 0;
+	if (h[0] == '[') {
+		e = memchr(h, ']', hl);
+		n = e != NULL ? (size_t)(e - h - 1) : 0;
+		h++;
+	} else {
+		e = memchr(h, ':', hl);
+		n = e != NULL ? (size_t)(e - h) : hl;
+	}
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (inet_pton(h[-1] == '[' ? AF_INET6 : AF_INET, host, &a6) != 1)
+		return 0;
+	memset(&sl, 0, sizeof(sl));
+	sl.lc_match = l->lc_match;
+	if (parse_pass(cp, &sl, arena_strndup(cp->cp_arena, url, len)) == -1)
+		return -1;
+	l->lc_px.px_pre = arena_alloc(cp->cp_arena, sizeof(sl.lc_px));
+	*l->lc_px.px_pre = sl.lc_px;
 	return 0;
 }
 
@@ -156,16 +201,29 @@ parse_pass_vars(struct conf_parser *cp, struct conf_loc *l, const char *url,
 {
 	struct conf_proxy *px = &l->lc_px;
 	const char *h = url + skip;
-	size_t hl = strcspn(h, "/$");
+	size_t hl;
+	int split;
 	char err[256];
 
-	if (hl > 0 && (h[hl] == '/' || is_path_var(h + hl))) {
+	if (str_has_prefix(h, "unix:")) {
+		/* the host ends with the ':' after the socket's path */
+		hl = 5 + strcspn(h + 5, ":$");
+		if ((split = h[hl] == ':'))
+			hl++;
+	} else {
+		hl = strcspn(h, "/$");
+		split = hl > 0 && (h[hl] == '/' || is_path_var(h + hl));
+	}
+	if (split) {
 		if (parse_pass(cp, l, arena_strndup(cp->cp_arena, url,
 		    skip + hl)) == -1)
 			return -1;
 		px->px_uri_tpl = var_compile(cp->cp_arena, h + hl, err,
 		    sizeof(err));
 	} else {
+		if (hl > 0 && h[hl] == '$' && pass_prefix(cp, l, url, skip + hl,
+		    h, hl) == -1)
+			return -1;
 		px->px_pass_tpl = var_compile(cp->cp_arena, url, err,
 		    sizeof(err));
 		px->px_hostname = px->px_host = "";
@@ -456,8 +514,9 @@ resolve_pass(struct conf_parser *cp, struct conf_proxy *px)
 {
 	struct conf_upstream *u = NULL;
 
-	if (!px->px_port_given)
-		u = conf_upstream_find(cp->cp_gen, px->px_hostname);
+	if (!px->px_port_given &&
+	    (u = conf_upstream_find(cp->cp_gen, px->px_hostname)) != NULL)
+		u->u_named = 1;
 	if (u == NULL)
 		u = implicit_upstream(cp, px);
 	px->px_ups = u;
@@ -753,6 +812,19 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 		conf_error(cp, "\"proxy_busy_buffers_size\" must be less than "
 		    "the size of all \"proxy_buffers\" minus one buffer");
 	}
+	/* as nginx: with variables, "default" has no URL to stand for */
+	if (px->px_redirect_set == 1 && (px->px_pass_tpl != NULL ||
+	    px->px_uri_tpl != NULL)) {
+		const struct conf_proxy_redirect *rd;
+
+		for (rd = px->px_redirects; rd != NULL; rd = rd->pr_next)
+			if (rd->pr_from == NULL) {
+				pass_error(cp, px, "\"proxy_redirect default\" "
+				    "cannot be used with \"proxy_pass\" "
+				    "directive with variables%s", "");
+				break;
+			}
+	}
 	if (!px->px_redirect_set && pp != NULL) {
 		px->px_redirects = pp->px_redirects;
 		px->px_redirect_set = pp->px_redirect_set;
@@ -771,6 +843,8 @@ conf_proxy_merge(struct conf_parser *cp, struct conf_loc *l,
 	conf_ssl_proxy_merge(cp, l, pp);
 	if (px->px_pass && px->px_pass_tpl == NULL)
 		resolve_pass(cp, px);
+	if (px->px_pre != NULL)
+		resolve_pass(cp, px->px_pre);
 	/* as nginx: no "default" for a proxy_pass with variables */
 	if (px->px_pass && l->lc_match != LOC_REGEX &&
 	    l->lc_match != LOC_NAMED && px->px_pass_tpl == NULL &&

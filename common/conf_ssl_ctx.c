@@ -840,9 +840,13 @@ struct px_built {
 	struct px_built		*pb_next;
 };
 
-/* each proxy_pass https:// location of a tree */
+/*
+ * each proxy_pass https:// location of a tree; *tpl: the context of the
+ * first one with variables
+ */
 static void
-locs_build(struct gen *g, struct conf_loc *l, struct px_built **built)
+locs_build(struct gen *g, struct conf_loc *l, struct px_built **built,
+    SSL_CTX **tpl)
 {
 	struct conf_proxy *px = &l->lc_px;
 	struct px_built *b;
@@ -871,10 +875,13 @@ locs_build(struct gen *g, struct conf_loc *l, struct px_built **built)
 	if (px->px_pass && px->px_ssl && px->px_ups != NULL &&
 	    px->px_ups->u_ssl_ctx == NULL)
 		px->px_ups->u_ssl_ctx = px->px_ssl_ctx;
+	if (px->px_pass && px->px_ssl && px->px_pass_tpl != NULL &&
+	    *tpl == NULL)
+		*tpl = px->px_ssl_ctx;
 	for (ch = l->lc_children; ch != NULL; ch = ch->lc_next)
-		locs_build(g, ch, built);
+		locs_build(g, ch, built, tpl);
 	for (ch = l->lc_ifs; ch != NULL; ch = ch->lc_next)
-		locs_build(g, ch, built);
+		locs_build(g, ch, built, tpl);
 }
 
 /* shared:name:size given twice with two sizes */
@@ -912,6 +919,8 @@ conf_ssl_build(struct gen *g)
 {
 	struct px_built *built = NULL, *b;
 	struct conf_srv *s;
+	struct conf_upstream *u;
+	SSL_CTX *tpl = NULL;
 	int errors = g->g_errors, i;
 
 	if (g->g_http == NULL)
@@ -929,7 +938,15 @@ conf_ssl_build(struct gen *g)
 			server_build(g, s);
 	caches_check(g);
 	for (s = g->g_http->hc_servers; s != NULL; s = s->sc_next)
-		locs_build(g, s->sc_loc, &built);
+		locs_build(g, s->sc_loc, &built, &tpl);
+	/*
+	 * An upstream block that only proxy_pass https://$name can reach is
+	 * checked over TLS too: with the first such location's context
+	 */
+	for (u = g->g_http->hc_upstreams; tpl != NULL && u != NULL;
+	    u = u->u_next)
+		if (!u->u_implicit && !u->u_named && u->u_ssl_ctx == NULL)
+			u->u_ssl_ctx = tpl;
 	while ((b = built) != NULL) {
 		built = b->pb_next;
 		free(b);

@@ -111,9 +111,11 @@ struct conf_upstream {
 	struct conf_hc		*u_hc;		/* NULL: no active checks */
 	struct ssl_ctx_st	*u_ssl_ctx;	/* the checks speak TLS with it:
 						   the context of the first
-						   proxy_pass https:// to it */
+						   proxy_pass https:// to it,
+						   or with variables */
 	struct conf_upstream	*u_next;
 	int			 u_implicit;	/* made for a proxy_pass host */
+	int			 u_named;	/* by a proxy_pass as written */
 	int			 u_index;	/* in hc_upstreams, from 0 */
 	/* while parsing */
 	struct ups_server	*u_servers;

@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # proxy_pass to a unix domain socket: "http://unix:/path:/uri" and
-# "http://unix:/path", what the upstream receives, $upstream_addr, and a
-# socket nobody listens on (502).
+# "http://unix:/path", with variables after the socket or the socket in a
+# variable, what the upstream receives, $upstream_addr, and a socket
+# nobody listens on (502).
 
 use strict;
 use warnings;
@@ -47,6 +48,16 @@ http {
         location / { proxy_pass http://unix:$sock:/base/; }
         location /plain/ { proxy_pass http://unix:$sock; }
         location /none/ { proxy_pass http://unix:$none; }
+        # with variables: after the socket's ':', or the socket in one
+        location /var/ { proxy_pass http://unix:$sock:\$request_uri; }
+        location /dyn/ {
+            set \$u unix:$sock;
+            proxy_pass http://\$u;
+        }
+        location /dynu/ {
+            set \$u unix:$sock;
+            proxy_pass http://\$u:/fixed\$is_args\$args;
+        }
     }
 }
 EOF2
@@ -59,6 +70,15 @@ is($body, "GET /base/x?a=1 HTTP/1.0|localhost\n",
     '... the prefix replaced, Host: localhost');
 ($st, undef, $body) = http_get($P, '/plain/y');
 is($body, "GET /plain/y HTTP/1.0|localhost\n", 'without a URI: passed as is');
+($st, undef, $body) = http_get($P, '/var/v?q=1');
+is($body, "GET /var/v?q=1 HTTP/1.0|localhost\n",
+    'a URI in variables after the socket: sent as made');
+($st, undef, $body) = http_get($P, '/dyn/w?q=2');
+is($body, "GET /dyn/w?q=2 HTTP/1.0|localhost\n",
+    'the socket in a variable: found, the target passed, Host: localhost');
+($st, undef, $body) = http_get($P, '/dynu/w?q=3');
+is($body, "GET /fixed?q=3 HTTP/1.0|localhost\n",
+    '... with a URI after it');
 ($st) = http_get($P, '/none/z');
 is($st, 502, 'a socket nobody listens on: 502');
 $t->allow_log(qr/connect\(\) failed/);

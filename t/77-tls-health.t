@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # Active health checks of an upstream that proxy_pass https:// goes to:
 # the keeper checks it over TLS, with that location's proxy_ssl_*
-# settings.  A check in plain HTTP would find the TLS peer broken.
+# settings.  A check in plain HTTP would find the TLS peer broken.  The
+# same for an upstream that only proxy_pass https://$variable reaches.
 # Portico-only (health_check is portico's own).
 
 use strict;
@@ -25,6 +26,10 @@ http {
         server 127.0.0.1:$dead;
         health_check interval=200ms uri=/health;
     }
+    upstream be2 {
+        server 127.0.0.1:%%PORT_2%%;
+        health_check interval=200ms uri=/health;
+    }
     server {
         listen 127.0.0.1:%%PORT_0%%;
         location / {
@@ -33,10 +38,18 @@ http {
             proxy_ssl_trusted_certificate %%PKI%%/root.crt;
             proxy_ssl_name default.test;
         }
+        location /v/ {
+            set \$b be2;
+            proxy_pass https://\$b;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate %%PKI%%/root.crt;
+            proxy_ssl_name default.test;
+        }
     }
     # the TLS peer, in the same portico
     server {
         listen 127.0.0.1:%%PORT_1%% ssl;
+        listen 127.0.0.1:%%PORT_2%% ssl;
         ssl_certificate %%PKI%%/default.test.chain.crt;
         ssl_certificate_key %%PKI%%/rsa.key;
         location = /health { return 200 "fine \$https\\n"; }
@@ -49,13 +62,15 @@ my $live = '127.0.0.1:' . $t->port(1);
 
 # the table: peer => [ state, last check ]
 sub table {
+	my ($ups) = @_;
+	$ups //= 'be';
 	my ($code, $out) = $t->capture([ bin(), '-p', $t->dir . '/', '-c',
 	    $t->conf_path, '-a', 'health' ]);
 	my %row;
 	for (split /\n/, $out) {
 		my @f = split ' ';
 		$row{ $f[1] } = [ $f[2], join(' ', @f[7 .. $#f]) ]
-		    if @f >= 8 && $f[0] eq 'be';
+		    if @f >= 8 && $f[0] eq $ups;
 	}
 	return (\%row, $out);
 }
@@ -82,5 +97,21 @@ for (1 .. 4) {
 	my ($st, undef, $body) = http_get($t->port(0), '/x');
 	is("$st $body", "200 tls peer\n", "request $_ reaches the TLS peer");
 }
+
+# be2: no proxy_pass names it as written; the https:// one with a
+# variable makes its checks TLS ones
+my $live2 = '127.0.0.1:' . $t->port(2);
+$prev = undef;
+ok(wait_until(sub {
+	($row, $out) = table('be2');
+	my ($ago) = ($row->{$live2}[1] // '') =~ /^([\d.]+)s ago/;
+	return 0 unless defined $ago;
+	my $again = defined $prev && $ago < $prev;
+	$prev = $ago;
+	return $again;
+}, 10), 'be2: the TLS peer was checked twice') or diag($out);
+is($row->{$live2}[0], 'up', 'be2: up, checked over TLS') or diag($out);
+my ($st, undef, $body) = http_get($t->port(0), '/v/x');
+is("$st $body", "200 tls peer\n", 'proxy_pass https://$b reaches it');
 $t->stop;
 done_testing;

@@ -894,6 +894,7 @@ http_run_location(struct conn *c)
 {
 	struct http_req *r = &c->c_req;
 	const struct conf_loc *l;
+	const char *path;
 	int rc;
 
 	/* the server's rewrite phase may have chosen the answer */
@@ -903,11 +904,15 @@ http_run_location(struct conn *c)
 		/* an internal location is for redirects and rewrites only */
 		if (r->r_loc->lc_internal && !r->r_internal)
 			return http_special(c, 404);
+		path = r->r_path;
 		rc = http_rewrite_run(c, r->r_loc);
 		if (rc == HTTP_RW_ANSWER)
 			return http_answer(c);
-		if (rc == HTTP_RW_NEXT)
+		if (rc == HTTP_RW_NEXT) {
+			/* a rewrite with "break": proxy_pass sends it whole */
+			r->r_rw_break = r->r_path != path;
 			break;
+		}
 		if (++r->r_redirects > HTTP_MAX_REDIRECTS) {
 			conn_log(c, LOG_ERR, "rewrite or internal redirection "
 			    "cycle while processing \"%.*s\"",

@@ -514,7 +514,7 @@ px_connect_peer(struct conn *c, struct proxy *px)
 	return CS_PROXY_CONNECT;
 }
 
-/* an upstream that a proxy_pass made of "[https://]host:port" */
+/* an upstream that a proxy_pass made of "[https://]host:port" (or unix:) */
 static const struct conf_upstream *
 implicit_find(const struct gen *g, int ssl, const char *h, size_t hl,
     int port)
@@ -522,12 +522,61 @@ implicit_find(const struct gen *g, int ssl, const char *h, size_t hl,
 	const struct conf_upstream *u;
 	char name[300];
 
-	snprintf(name, sizeof(name), "%s%.*s:%d", ssl ? "https://" : "",
-	    (int)hl, h, port);
+	if (port == -1)
+		snprintf(name, sizeof(name), "%s%.*s", ssl ? "https://" : "",
+		    (int)hl, h);
+	else
+		snprintf(name, sizeof(name), "%s%.*s:%d", ssl ? "https://" : "",
+		    (int)hl, h, port);
 	for (u = g->g_http->hc_upstreams; u != NULL; u = u->u_next)
 		if (u->u_implicit && strcasecmp(u->u_name, name) == 0)
 			return u;
 	return NULL;
+}
+
+/*
+ * The host of a URL made per request: "name", "name:port", "[v6]:port",
+ * "unix:/path:".  Sets *hl to the host's length without the port, *end
+ * to where the URI begins, *port (-1 for a unix socket); -1 if invalid.
+ */
+static int
+pass_host(const char *h, int defport, size_t *hl, const char **end,
+    long long *port)
+{
+	const char *e, *p;
+	char pbuf[8];
+	size_t n = strcspn(h, "/?"), pl;
+
+	*port = defport;
+	if (strncmp(h, "unix:", 5) == 0) {
+		*hl = 5 + strcspn(h + 5, ":");
+		*end = h + *hl + (h[*hl] == ':');
+		*port = -1;
+		return h[5] == '/' ? 0 : -1;
+	}
+	*end = h + n;
+	if (n > 0 && h[0] == '[') {
+		if ((e = memchr(h, ']', n)) == NULL || e == h + 1)
+			return -1;
+		e++;
+		if (e != h + n && *e != ':')
+			return -1;
+	} else
+		e = memchr(h, ':', n);
+	if (e == NULL || e == h + n) {
+		*hl = n;
+		return n > 0 ? 0 : -1;
+	}
+	*hl = e - h;
+	p = e + 1;
+	pl = h + n - p;
+	if (*hl == 0 || pl == 0 || pl >= sizeof(pbuf))
+		return -1;
+	memcpy(pbuf, p, pl);
+	pbuf[pl] = '\0';
+	if (str_parse_int(pbuf, 65535, port) == -1 || *port == 0)
+		return -1;
+	return 0;
 }
 
 /*
@@ -542,71 +591,59 @@ px_pass_eval(struct conn *c, struct proxy *px)
 {
 	const struct conf_proxy *pc = px->px_conf;
 	const struct conf_upstream *u = NULL;
-	const char *h, *p = NULL, *e;
-	char *s;
-	size_t len, hl, pl;
+	const char *h, *end;
+	char *s, name[256];
+	size_t len, hl;
 	long long port;
-	char pbuf[8];
+	int defport = pc->px_ssl ? 443 : 80;
 
+	s = http_work_render(c, pc->px_uri_tpl != NULL ? pc->px_uri_tpl :
+	    pc->px_pass_tpl, &len);
+	if (s == NULL) {
+		conn_log(c, LOG_ERR, "no per-request memory left for "
+		    "\"proxy_pass\"");
+		return 500;
+	}
 	if (pc->px_uri_tpl != NULL) {
-		if ((s = http_work_render(c, pc->px_uri_tpl, &len)) == NULL)
-			return 500;
 		if (len > 0) {
 			px->px_duri = s;
 			px->px_durilen = len;
 		}
 		return 0;
 	}
-	if ((s = http_work_render(c, pc->px_pass_tpl, &len)) == NULL)
-		return 500;
 	/* the scheme is written out: the load checked it */
 	h = s + (pc->px_ssl ? 8 : 7);
-	hl = strcspn(h, "/?");
-	port = pc->px_ssl ? 443 : 80;
-	if (hl > 0 && h[0] == '[')
-		e = memchr(h, ']', hl);
-	else
-		e = h;
-	if (e != NULL && (p = memchr(e, ':', hl - (e - h))) != NULL) {
-		pl = hl - (p + 1 - h);
-		if (pl == 0 || pl >= sizeof(pbuf))
-			e = NULL;
-		else {
-			memcpy(pbuf, p + 1, pl);
-			pbuf[pl] = '\0';
-			if (str_parse_int(pbuf, 65535, &port) == -1 ||
-			    port == 0)
-				e = NULL;
-		}
-	}
-	if (hl == 0 || hl >= 256 || e == NULL) {
-		conn_log(c, LOG_ERR, "invalid URL \"%s\" in \"proxy_pass\"", s);
+	if (pass_host(h, defport, &hl, &end, &port) == -1 ||
+	    hl >= sizeof(name)) {
+		conn_log(c, LOG_ERR, "invalid host in upstream \"%s\"", h);
 		return 500;
 	}
-	if (p == NULL) {
-		char name[256];
-
+	/* $proxy_host: the port only when it is not the scheme's */
+	if (port == -1) {
+		px->px_dhost = "localhost";
+		px->px_dhostlen = 9;
+		px->px_dport = defport;
+	} else {
+		px->px_dhost = h;
+		px->px_dhostlen = port == defport ? hl : (size_t)(end - h);
+		px->px_dport = (int)port;
+	}
+	if (port != -1 && end == h + hl) {
 		memcpy(name, h, hl);
 		name[hl] = '\0';
 		u = conf_upstream_find(c->c_gen, name);
 	}
 	if (u == NULL)
-		u = implicit_find(c->c_gen, pc->px_ssl, h, p != NULL ?
-		    (size_t)(p - h) : hl, (int)port);
+		u = implicit_find(c->c_gen, pc->px_ssl, h, hl, (int)port);
 	if (u == NULL) {
 		conn_log(c, LOG_ERR, "no resolver defined to resolve %.*s",
-		    (int)(p != NULL ? (size_t)(p - h) : hl), h);
+		    (int)hl, h);
 		return 502;
 	}
 	px->px_ups = u;
-	/* $proxy_host: the port only when it is not the scheme's */
-	px->px_dhost = h;
-	px->px_dhostlen = p != NULL && port == (pc->px_ssl ? 443 : 80) ?
-	    (size_t)(p - h) : hl;
-	px->px_dport = (int)port;
-	if (h[hl] != '\0') {
-		px->px_duri = h + hl;
-		px->px_durilen = len - (h + hl - s);
+	if (*end != '\0') {
+		px->px_duri = end;
+		px->px_durilen = len - (end - s);
 	}
 	return 0;
 }
@@ -644,6 +681,8 @@ http_proxy_start(struct conn *c)
 	size_t size;
 	int rc;
 
+	/* an error_page after a proxied answer brought the request here */
+	http_proxy_release(c);
 	if ((px = px_get()) == NULL)
 		return http_special(c, 500);
 	c->c_proxy = px;

@@ -52,7 +52,10 @@ px_put_escaped(struct buf *b, const char *s, size_t len)
 /*
  * The request target, by nginx's rule: with a URI in proxy_pass, the
  * part of $uri that the location matched is replaced by it; without, the
- * client's own target goes on unchanged unless the URI was changed here.
+ * client's own target goes on unchanged unless the URI was changed (by a
+ * rewrite or a redirect: then $uri and the arguments go).  A rewrite
+ * with "break" in the location itself makes the URI in proxy_pass
+ * ignored: the whole $uri goes.
  */
 static int
 px_put_target(struct conn *c, struct buf *b)
@@ -63,12 +66,37 @@ px_put_target(struct conn *c, struct buf *b)
 	const char *t = r->r_head.hh_target;
 	size_t skip;
 
-	/* made by proxy_pass's variables: sent as made, in place of all */
-	if (c->c_proxy->px_duri != NULL)
-		return (c->c_proxy->px_duri[0] == '?' && px_put(b, "/", 1) ==
-		    -1) ? -1 : px_put(b, c->c_proxy->px_duri,
-		    c->c_proxy->px_durilen);
-	if (px->px_uri == NULL && r->r_redirects == 0) {
+	/*
+	 * Made by proxy_pass's variables: sent as made, in place of all,
+	 * but for what would break the request line (a decoded $uri or
+	 * capture may hold a space, a CR or a LF)
+	 */
+	if (c->c_proxy->px_duri != NULL) {
+		static const char hex[] = "0123456789ABCDEF";
+		const char *d = c->c_proxy->px_duri;
+		size_t i, run, n = c->c_proxy->px_durilen;
+		char esc[3];
+
+		if (d[0] == '?' && px_put(b, "/", 1) == -1)
+			return -1;
+		for (i = 0; i < n; i += run + 1) {
+			for (run = 0; i + run < n &&
+			    (unsigned char)d[i + run] > 0x20 &&
+			    d[i + run] != 0x7f; run++)
+				;
+			if (px_put(b, d + i, run) == -1)
+				return -1;
+			if (i + run == n)
+				break;
+			esc[0] = '%';
+			esc[1] = hex[(unsigned char)d[i + run] >> 4];
+			esc[2] = hex[(unsigned char)d[i + run] & 15];
+			if (px_put(b, esc, 3) == -1)
+				return -1;
+		}
+		return 0;
+	}
+	if (px->px_uri == NULL && !r->r_internal) {
 		/* the absolute form becomes the origin form */
 		if (t[0] != '/' && t[0] != '*') {
 			size_t off = 7 + strcspn(t + 7, "/?");
@@ -81,7 +109,7 @@ px_put_target(struct conn *c, struct buf *b)
 		}
 		return px_put(b, t, r->r_head.hh_targetlen);
 	}
-	if (px->px_uri != NULL) {
+	if (px->px_uri != NULL && !r->r_rw_break) {
 		skip = l->lc_match == LOC_EXACT ? r->r_pathlen :
 		    MIN(l->lc_namelen, r->r_pathlen);
 		if (px_put(b, px->px_uri, px->px_urilen) == -1 ||
