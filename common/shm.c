@@ -416,10 +416,24 @@ shm_health_attach(struct shm_zone *z, struct gen *g)
 	gen = atomic_fetch_add(&z->z_hdr->sh_generation, 1) + 1;
 	for (u = g->g_http->hc_upstreams; u != NULL; u = u->u_next) {
 		for (i = 0; i < u->u_npeers; i++) {
+			struct balance_health *h;
+
 			u->u_peers[i].p_slot = shm_health_slot(z, u->u_name,
 			    u->u_peers[i].p_name, gen);
-			if (u->u_peers[i].p_slot == -1)
+			if (u->u_peers[i].p_slot == -1) {
 				missing++;
+				continue;
+			}
+			/*
+			 * Without health_check nothing would bring back a
+			 * peer that the checks of an earlier configuration
+			 * took out
+			 */
+			h = shm_health_get(z, u->u_peers[i].p_slot);
+			if (u->u_hc == NULL && h != NULL) {
+				atomic_store(&h->bh_state, BH_UP);
+				atomic_store(&h->bh_check_fails, 0);
+			}
 		}
 	}
 	return missing;

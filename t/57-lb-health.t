@@ -438,6 +438,17 @@ EOF
 	is(scalar(traffic($s)), 0, 'the peer got checks only');
 	is($down->($sa, 'hs'), 2, 'no new "down" line: it was down already');
 	is($up->($sa, 'hs'), 1, 'and no "up" line');
+
+	# health_check gone: nothing would bring it back, so it is back
+	my $conf = PorticoTest::slurp($t->conf_path);
+	$conf =~ s/(upstream hs \{[^}]*?)\n\s*health_check[^\n]*/$1/
+	    or die 'no health_check in hs';
+	ok(reload_wait($t, $conf, 2), 'reloaded without health_check in hs');
+	@b = ka_get($t->port(0), '/s', 60);
+	%n = tally(@b);
+	ok(($n{s} // 0) >= 20 && ($n{live} // 0) >= 20,
+	    'the peer its checks took out gets traffic again')
+	    or diag(join ' ', %n);
 	$t->stop;
 	$_->stop for $s, $m;
 });
