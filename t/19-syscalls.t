@@ -65,6 +65,7 @@ http {
         location /nodelay-off/ { tcp_nodelay off; alias $dir/html/; }
         location /px/ { proxy_pass http://$UP; }
         location /px-big/ { proxy_buffering off; proxy_pass http://$UP; }
+        location /px-off/ { tcp_nodelay off; proxy_pass http://$UP; }
     }
 $tls_server}
 EOF
@@ -228,6 +229,15 @@ cmp_ok(conn_writes($tr, $cport), '>', 2,
     'proxy: the answer took several writes');
 is(conn_shape($tr, $cport), 'W N W+',
     'proxy, streamed: TCP_NODELAY set once, before the second write');
+
+# tcp_nodelay off: the proxy's answers never set it, as in nginx
+($cport, $resp) = exchange($port,
+    "GET /px-off/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "GET /px-off/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+is(scalar(@$resp), 2, 'proxy, tcp_nodelay off: two answers');
+$tr = case_trace('proxy-off');
+is(conn_shape($tr, $cport), 'W+',
+    'proxy, tcp_nodelay off: TCP_NODELAY never set');
 
 # TLS: set at accept, before the handshake's first write
 SKIP: {

@@ -410,6 +410,22 @@ conn_nodelay_set(struct conn *c)
 	c->c_nodelay = 1;
 }
 
+/*
+ * tcp_nodelay off: not set (or cleared) for this answer, so that the
+ * kernel may merge its small segments; http_static_reset() lets it be
+ * set again for the next one
+ */
+void
+conn_nodelay_hold(struct conn *c)
+{
+	int off = 0;
+
+	if (c->c_nodelay == 1)
+		setsockopt(c->c_fd, IPPROTO_TCP, TCP_NODELAY, &off,
+		    sizeof(off));
+	c->c_nodelay = -1;
+}
+
 /* read what the socket has into c_in: IO_OK, IO_AGAIN, IO_DONE, IO_ERROR */
 int
 conn_read(struct conn *c)

@@ -107,6 +107,7 @@ const char *conn_state_name(int);
 void	 conn_wakeup(struct conn *);
 int	 conn_read(struct conn *);
 void	 conn_nodelay_set(struct conn *);
+void	 conn_nodelay_hold(struct conn *);
 
 /*
  * Before every write to the client.  TCP_NODELAY is set before the

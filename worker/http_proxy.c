@@ -694,6 +694,9 @@ http_proxy_start(struct conn *c)
 	px->px_peer = -1;
 	px->px_t_start = clock_now();
 	px->px_t_connect = px->px_t_header = px->px_t_end = -1;
+	/* as nginx: tcp_nodelay off holds for proxied answers and tunnels */
+	if (!r->r_loc->lc_tcp_nodelay)
+		conn_nodelay_hold(c);
 	if ((pc->px_pass_tpl != NULL || pc->px_uri_tpl != NULL) &&
 	    (rc = px_pass_eval(c, px)) != 0)
 		return px_final(c, rc);

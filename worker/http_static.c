@@ -646,12 +646,8 @@ serve(struct conn *c, int fd, const struct stat *st)
 		if (next_part(f, c->c_out) == -1)
 			return head_failed(c);
 	}
-	if (!l->lc_tcp_nodelay) {
-		/* not set yet (conn_before_write) is off already */
-		if (c->c_nodelay == 1)
-			sock_opt(c, TCP_NODELAY, 0);
-		c->c_nodelay = -1;
-	}
+	if (!l->lc_tcp_nodelay)
+		conn_nodelay_hold(c);
 	/* TLS encrypts in user space: the file goes through the buffer */
 	f->f_sendfile = l->lc_sendfile && c->c_ssl == NULL;
 	if (f->f_sendfile) {
