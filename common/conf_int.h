@@ -1,6 +1,7 @@
 /*
- * conf_int.h: shared by conf.c (reading) and conf_dir.c (the directive
- * table); nothing outside the conf module includes it.
+ * conf_int.h: shared by conf.c (reading), conf_dir.c (the directive
+ * table) and the conf_*.c files that read groups of directives;
+ * nothing outside the conf module includes it.
  */
 #ifndef PORTICO_CONF_INT_H
 #define PORTICO_CONF_INT_H
@@ -100,6 +101,11 @@ void	 conf_vars_check(struct conf_parser *);
 void	 conf_rewrite_merge(struct conf_loc *, const struct conf_loc *);
 struct regex *conf_regex(struct conf_parser *, const char *src, int caseless,
 	    char *err, size_t errlen);
+
+/* conf_listen.c */
+int	 conf_set_listen(struct conf_parser *, const struct conf_cmd *,
+	    int, char **, void *);
+int	 conf_listen_build(struct conf_parser *);
 
 /* conf_log.c */
 int	 conf_set_log_format(struct conf_parser *, const struct conf_cmd *,
