@@ -66,6 +66,17 @@ http {
         location /px/ { proxy_pass http://$UP; }
         location /px-big/ { proxy_buffering off; proxy_pass http://$UP; }
         location /px-off/ { tcp_nodelay off; proxy_pass http://$UP; }
+        location /upka/ {
+            proxy_pass http://upka;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+    # a kept upstream connection, served by this same worker
+    upstream upka { server 127.0.0.1:%%PORT_2%%; keepalive 4; }
+    server {
+        listen 127.0.0.1:%%PORT_2%%;
+        return 200 "up\\n";
     }
 $tls_server}
 EOF
@@ -79,7 +90,8 @@ my $strace = fork // die "fork: $!";
 if ($strace == 0) {
 	open(STDERR, '>', "$dir/strace.err");
 	exec('strace', '-f', '-qq', '-e', 'trace=setsockopt,ioctl,open,openat,'
-	    . 'accept,accept4,close,write,writev,sendfile,sendmsg,sendto',
+	    . 'accept,accept4,close,write,writev,sendfile,sendmsg,sendto,'
+	    . 'read,connect',
 	    '-o', $trace, '-p', $worker) or POSIX::_exit(127);
 }
 my $attached = wait_until(sub {
@@ -238,6 +250,23 @@ is(scalar(@$resp), 2, 'proxy, tcp_nodelay off: two answers');
 $tr = case_trace('proxy-off');
 is(conn_shape($tr, $cport), 'W+',
     'proxy, tcp_nodelay off: TCP_NODELAY never set');
+
+# a kept upstream connection waits for its answer's edge: no read right
+# after the request that could only find nothing (the upstream is this
+# worker, so it cannot have answered yet)
+($cport, $resp) = exchange($port,
+    "GET /upka/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "GET /upka/2 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "GET /upka/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+is(join(' ', map { "$_->{status}:$_->{body}" } @$resp), "200:up\n 200:up\n "
+    . "200:up\n", 'upstream keep-alive: three answers');
+$tr = case_trace('upka');
+my $upport = $t->port(2);
+my @ufd = $tr =~ /^(?:\d+\s+)?connect\((\d+), [^\n]*htons\($upport\)/mg;
+is(scalar(@ufd), 1, 'upstream keep-alive: one connection for three requests');
+my $ufd = $ufd[0] // -1;
+my @again = $tr =~ /^(?:\d+\s+)?read\($ufd, [^\n]*= -1 EAGAIN/mg;
+is(scalar(@again), 0, 'upstream keep-alive: no read of it finds nothing');
 
 # TLS: set at accept, before the handshake's first write
 SKIP: {

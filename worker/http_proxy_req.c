@@ -550,10 +550,14 @@ http_proxy_step_send(struct conn *c)
 	timer_set(&c->c_timer, px->px_conf->px_read_timeout);
 	b->b_pos = b->b_last = b->b_start;
 	/*
-	 * A kept connection's edges may have come before it was taken (the
-	 * upstream's FIN as the last answer ended): read once, not wait
+	 * A kept connection waits for its edge like a new one: every
+	 * arrival on the socket (the answer, a FIN, a reset) makes one, and
+	 * while it was idle any of them closed it.  Over TLS, OpenSSL may
+	 * hold what came with the last answer (a close_notify) where no edge
+	 * tells of it: read once at once.  Without TLS that read would find
+	 * nothing (EAGAIN) nearly always: 0.45 syscalls per request.
 	 */
-	if (px->px_reused)
+	if (px->px_reused && px->px_ssl != NULL)
 		px->px_readable = 1;
 	return CS_PROXY_HEAD;
 wait_upstream:
