@@ -842,11 +842,11 @@ struct px_built {
 
 /*
  * each proxy_pass https:// location of a tree; *tpl: the context of the
- * first one with variables
+ * first one with variables, *plain set by one with variables over http://
  */
 static void
 locs_build(struct gen *g, struct conf_loc *l, struct px_built **built,
-    SSL_CTX **tpl)
+    SSL_CTX **tpl, int *plain)
 {
 	struct conf_proxy *px = &l->lc_px;
 	struct px_built *b;
@@ -875,13 +875,16 @@ locs_build(struct gen *g, struct conf_loc *l, struct px_built **built,
 	if (px->px_pass && px->px_ssl && px->px_ups != NULL &&
 	    px->px_ups->u_ssl_ctx == NULL)
 		px->px_ups->u_ssl_ctx = px->px_ssl_ctx;
-	if (px->px_pass && px->px_ssl && px->px_pass_tpl != NULL &&
-	    *tpl == NULL)
-		*tpl = px->px_ssl_ctx;
+	if (px->px_pass && px->px_pass_tpl != NULL) {
+		if (!px->px_ssl)
+			*plain = 1;
+		else if (*tpl == NULL)
+			*tpl = px->px_ssl_ctx;
+	}
 	for (ch = l->lc_children; ch != NULL; ch = ch->lc_next)
-		locs_build(g, ch, built, tpl);
+		locs_build(g, ch, built, tpl, plain);
 	for (ch = l->lc_ifs; ch != NULL; ch = ch->lc_next)
-		locs_build(g, ch, built, tpl);
+		locs_build(g, ch, built, tpl, plain);
 }
 
 /* shared:name:size given twice with two sizes */
@@ -921,7 +924,7 @@ conf_ssl_build(struct gen *g)
 	struct conf_srv *s;
 	struct conf_upstream *u;
 	SSL_CTX *tpl = NULL;
-	int errors = g->g_errors, i;
+	int errors = g->g_errors, i, plain = 0;
 
 	if (g->g_http == NULL)
 		return 0;
@@ -938,12 +941,13 @@ conf_ssl_build(struct gen *g)
 			server_build(g, s);
 	caches_check(g);
 	for (s = g->g_http->hc_servers; s != NULL; s = s->sc_next)
-		locs_build(g, s->sc_loc, &built, &tpl);
+		locs_build(g, s->sc_loc, &built, &tpl, &plain);
 	/*
 	 * An upstream block that only proxy_pass https://$name can reach is
-	 * checked over TLS too: with the first such location's context
+	 * checked over TLS too, with the first such location's context;
+	 * not when an http://$name could reach it as well
 	 */
-	for (u = g->g_http->hc_upstreams; tpl != NULL && u != NULL;
+	for (u = g->g_http->hc_upstreams; tpl != NULL && !plain && u != NULL;
 	    u = u->u_next)
 		if (!u->u_implicit && !u->u_named && u->u_ssl_ctx == NULL)
 			u->u_ssl_ctx = tpl;

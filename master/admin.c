@@ -97,12 +97,13 @@ ro_find(const struct ro_zone *z, const char *ups, const char *peer)
 }
 
 static const char *
-peer_state(const struct conf_peer *p, const struct balance_health *h,
-    msec_t now)
+peer_state(const struct conf_upstream *u, const struct conf_peer *p,
+    const struct balance_health *h, msec_t now)
 {
 	if (p->p_down)
 		return "disabled";
-	if (atomic_load(&h->bh_state) == BH_DOWN)
+	/* as the balancer: a state of checks the group no longer has */
+	if (u->u_hc != NULL && atomic_load(&h->bh_state) == BH_DOWN)
 		return "down";
 	if (p->p_max_fails && atomic_load(&h->bh_fails) >= p->p_max_fails &&
 	    now - atomic_load(&h->bh_checked) <= p->p_fail_timeout)
@@ -153,7 +154,7 @@ admin_health(struct gen *g)
 				snprintf(ago, sizeof(ago), "%.1fs ago",
 				    (double)(now - last) / 1000);
 			printf("%-20s %-28s %-8s %5d %5d %10lld %10lld %s\n",
-			    u->u_name, p->p_name, peer_state(p, h, now),
+			    u->u_name, p->p_name, peer_state(u, p, h, now),
 			    atomic_load(&h->bh_fails), atomic_load(&h->bh_conns),
 			    (long long)atomic_load(&h->bh_requests),
 			    (long long)atomic_load(&h->bh_responses), ago);

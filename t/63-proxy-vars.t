@@ -31,6 +31,9 @@ my $HTTP = <<"EOF";
     server {
         listen 127.0.0.1:%%LISTEN%%;
         server_name localhost;
+        # the server's rewrite with break: the URI goes whole too
+        rewrite ^/srvbrk/(.*)\$ /t/\$1 break;
+        location /t/ { proxy_pass http://127.0.0.1:$B/u/; }
         # the whole URL per request, no URI: the client's goes on
         location /m/ { proxy_pass http://\$pool; }
         # the whole URL per request, with a URI
@@ -74,6 +77,11 @@ my $HTTP = <<"EOF";
             proxy_pass http://\$http_x_to;
         }
         location \@fb { proxy_pass http://\$http_x_to2; }
+        # refused, after the body was read whole: it goes on to \@fb
+        location /errb/ {
+            error_page 502 = \@fb;
+            proxy_pass http://127.0.0.1:1;
+        }
         location /hostport/ {
             proxy_set_header X-PH \$proxy_host;
             proxy_set_header X-PP \$proxy_port;
@@ -119,6 +127,9 @@ my @cases = (
 	[ '/ru/p%41th?q=%20', '', 200, 'b', '/ru/p%41th?q=%20', "127.0.0.1:$B" ],
 	[ '/u/a/../b?gone', '', 200, 'b', '/u/b', "127.0.0.1:$B" ],
 	[ '/rub/x?y', '', 200, 'b', '/rub/x?y', "127.0.0.1:$B" ],
+	# $request_uri of an absolute-form target: its path and query only
+	[ 'http://other.example/ru/abs?k=1', '', 200, 'b', '/ru/abs?k=1',
+	    "127.0.0.1:$B" ],
 	[ '/cap/p/q?gone', '', 200, 'a', '/p/q', "127.0.0.1:$A" ],
 	[ '/pv/r?s', "X-Port: $B\r\n", 200, 'b', '/pv/r?s', "127.0.0.1:$B" ],
 	# what would break the request line goes %-encoded (nginx sends
@@ -137,6 +148,11 @@ my @cases = (
 	[ '/rwl/abc?z=1', '', 200, 'b', '/base/abc?z=1', "127.0.0.1:$B" ],
 	[ '/err/x?q', "X-To: nowhere.invalid\r\nX-To2: pool_b\r\n", 200, 'b',
 	    '/err/x?q', 'pool_b' ],
+	[ '/srvbrk/q?r', '', 200, 'b', '/t/q?r', "127.0.0.1:$B" ],
+	[ '/t/q', '', 200, 'b', '/u/q', "127.0.0.1:$B" ],
+	# a named location keeps the client's own target
+	[ '/err/p%41th/../x', "X-To: nowhere.invalid\r\nX-To2: pool_b\r\n",
+	    200, 'b', '/err/p%41th/../x', 'pool_b' ],
 	[ '/err/y', "X-To: nowhere.invalid\r\nX-To2: nowhere.invalid\r\n", 502,
 	    '', undef, undef ],
 	# named nowhere at load: no resolver, 502 and nothing sent
@@ -172,6 +188,22 @@ for my $c (@cases) {
 	is($got->{h}{'x-ph'}, "127.0.0.1:$A", '$proxy_host with its port');
 	is($got->{h}{'x-pp'}, $A, '$proxy_port: the one in the URL');
 }
+
+# a POST that error_page sends to a second proxy_pass keeps its body,
+# read by the first (refused) or not yet (no resolver)
+for my $loc ('/errb/x', '/err/x') {
+	$ua->clear;
+	$ub->clear;
+	my $r = http_n($P, "POST $loc HTTP/1.1\r\nHost: localhost\r\n"
+	    . "X-To: nowhere.invalid\r\nX-To2: pool_b\r\n"
+	    . "Content-Length: 5\r\nConnection: close\r\n\r\nhello", 1);
+	is($r->{resp}[0] && $r->{resp}[0]{status}, 200, "POST $loc: 200 from "
+	    . 'the error_page location');
+	my ($got) = $ub->requests;
+	is($got && "$got->{method} $got->{body_len} $got->{h}{'content-length'}",
+	    'POST 5 5', "POST $loc: the second upstream gets the body");
+}
+$t->allow_log(qr/connect\(\) failed/);
 
 # an error_page that proxies again lets the first proxy go: 4,000 such
 # requests leaked 4.4 kB each before (ASan's quarantine keeps freed

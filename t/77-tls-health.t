@@ -62,10 +62,11 @@ my $live = '127.0.0.1:' . $t->port(1);
 
 # the table: peer => [ state, last check ]
 sub table {
-	my ($ups) = @_;
+	my ($ups, $tt) = @_;
 	$ups //= 'be';
-	my ($code, $out) = $t->capture([ bin(), '-p', $t->dir . '/', '-c',
-	    $t->conf_path, '-a', 'health' ]);
+	$tt //= $t;
+	my ($code, $out) = $tt->capture([ bin(), '-p', $tt->dir . '/', '-c',
+	    $tt->conf_path, '-a', 'health' ]);
 	my %row;
 	for (split /\n/, $out) {
 		my @f = split ' ';
@@ -114,4 +115,44 @@ is($row->{$live2}[0], 'up', 'be2: up, checked over TLS') or diag($out);
 my ($st, undef, $body) = http_get($t->port(0), '/v/x');
 is("$st $body", "200 tls peer\n", 'proxy_pass https://$b reaches it');
 $t->stop;
+
+# a proxy_pass http:// with variables too: a group nothing names as
+# written may be a plain one, and is checked in plain HTTP
+my $t2 = PorticoTLS->target;
+$t2->write_conf(<<"EOF");
+worker_processes 1;
+events {}
+http {
+    access_log off;
+    upstream plain { server 127.0.0.1:%%PORT_1%%; health_check interval=200ms; }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location /s/ {
+            set \$u plain;
+            proxy_pass https://\$u;
+            proxy_ssl_trusted_certificate %%PKI%%/root.crt;
+        }
+        location /p/ { set \$u plain; proxy_pass http://\$u; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_1%%;
+        location / { return 200 "plain peer\\n"; }
+    }
+}
+EOF
+$t2->run;
+my $plain = '127.0.0.1:' . $t2->port(1);
+$prev = undef;
+ok(wait_until(sub {
+	($row, $out) = table('plain', $t2);
+	my ($ago) = ($row->{$plain}[1] // '') =~ /^([\d.]+)s ago/;
+	return 0 unless defined $ago;
+	my $again = defined $prev && $ago < $prev;
+	$prev = $ago;
+	return $again;
+}, 10), 'plain: the peer was checked twice') or diag($out);
+is($row->{$plain}[0], 'up', 'plain: up, checked in plain HTTP') or diag($out);
+($st, undef, $body) = http_get($t2->port(0), '/p/x');
+is("$st $body", "200 plain peer\n", 'proxy_pass http://$u reaches it');
+$t2->stop;
 done_testing;

@@ -910,7 +910,8 @@ http_run_location(struct conn *c)
 			return http_answer(c);
 		if (rc == HTTP_RW_NEXT) {
 			/* a rewrite with "break": proxy_pass sends it whole */
-			r->r_rw_break = r->r_path != path;
+			if (r->r_path != path)
+				r->r_rw_break = 1;
 			break;
 		}
 		if (++r->r_redirects > HTTP_MAX_REDIRECTS) {
@@ -937,11 +938,17 @@ static void
 http_find_location(struct conn *c)
 {
 	struct http_req *r = &c->c_req;
+	const char *path = r->r_path;
+	int rc;
 
 	r->r_loc = r->r_srv->sc_loc;
-	if (http_rewrite_run(c, r->r_srv->sc_loc) != HTTP_RW_ANSWER)
-		r->r_loc = conf_find_location(r->r_srv->sc_loc, r->r_path,
-		    r->r_pathlen, &r->r_cap);
+	if ((rc = http_rewrite_run(c, r->r_srv->sc_loc)) == HTTP_RW_ANSWER)
+		return;
+	/* the server's "break" too makes proxy_pass send the URI whole */
+	if (rc == HTTP_RW_NEXT && r->r_path != path)
+		r->r_rw_break = 1;
+	r->r_loc = conf_find_location(r->r_srv->sc_loc, r->r_path,
+	    r->r_pathlen, &r->r_cap);
 }
 
 /*
@@ -981,6 +988,8 @@ http_internal_redirect(struct conn *c, const char *uri, size_t len)
 	r->r_args = q != NULL ? q + 1 : NULL;
 	r->r_argslen = q != NULL ? len - (q + 1 - p) : 0;
 	r->r_internal = 1;
+	r->r_uri_changed = 1;
+	r->r_rw_break = 0;
 	http_find_location(c);
 	return http_run_location(c);
 }

@@ -59,7 +59,8 @@ struct http_req {
 	const char		*r_head0;	/* where the head began in c_in */
 	struct buf		*r_headbuf;	/* the head, once moved */
 	int			 r_internal;	/* redirected or rewritten */
-	int			 r_rw_break;	/* rewritten by its location (break) */
+	int			 r_rw_break;	/* rewritten, then "break" */
+	int			 r_uri_changed;	/* by a rewrite or a redirect */
 	int			 r_err_status;	/* error_page: the status sent */
 	int			 r_error_page;	/* an error page is served */
 	const char		*r_method;	/* GET after error_page */

@@ -678,18 +678,42 @@ http_proxy_start(struct conn *c)
 	struct http_req *r = &c->c_req;
 	const struct conf_proxy *pc = &r->r_loc->lc_px;
 	struct proxy *px;
+	struct proxy *old = c->c_proxy;
+	struct buf *rbody = NULL;
+	off_t rlen = 0;
 	size_t size;
-	int rc;
+	int rc, rfd = -1, kept = 0;
 
-	/* an error_page after a proxied answer brought the request here */
+	/*
+	 * An error_page after a proxied answer brought the request here:
+	 * that proxy goes, but a body it read whole goes on to this one
+	 */
+	if (old != NULL && old->px_rbuffered && !r->r_has_body) {
+		kept = 1;
+		rbody = old->px_rbody;
+		rfd = old->px_rfd;
+		rlen = old->px_rlen;
+		old->px_rbody = NULL;
+		old->px_rfd = -1;
+	}
 	http_proxy_release(c);
-	if ((px = px_get()) == NULL)
+	if ((px = px_get()) == NULL) {
+		buf_put(rbody);
+		if (rfd != -1)
+			close(rfd);
 		return http_special(c, 500);
+	}
 	c->c_proxy = px;
+	if (kept) {
+		px->px_rbuffered = 1;
+		px->px_rbody = rbody;
+		px->px_rfd = rfd;
+		px->px_rlen = rlen;
+	}
 	px->px_c = c;
 	px->px_conf = pc;
 	px->px_pass_body = pc->px_pass_body;
-	px->px_had_body = r->r_has_body;
+	px->px_had_body = r->r_has_body || kept;
 	px->px_ups = pc->px_ups;
 	px->px_peer = -1;
 	px->px_t_start = clock_now();
@@ -706,7 +730,7 @@ http_proxy_start(struct conn *c)
 	if ((px->px_buf = buf_get(size)) == NULL)
 		return px_fail(c, 500, "out of memory for a buffer");
 	/* the client waits for this before it sends the body */
-	if (r->r_has_body && r->r_expect && r->r_head.hh_version == 11 &&
+	if (!kept && r->r_has_body && r->r_expect && r->r_head.hh_version == 11 &&
 	    c->c_in->b_pos == c->c_in->b_last) {
 		ssize_t n;
 
@@ -733,8 +757,9 @@ http_proxy_start(struct conn *c)
 	 * upstream): the whole body is read first, so a slow client holds
 	 * no upstream connection and the upstream gets a Content-Length
 	 */
-	if (r->r_has_body && pc->px_pass_body && (pc->px_request_buffering ||
-	    (r->r_chunked && pc->px_http_version == 10))) {
+	if (!kept && r->r_has_body && pc->px_pass_body &&
+	    (pc->px_request_buffering || (r->r_chunked &&
+	    pc->px_http_version == 10))) {
 		px->px_rbuffered = 1;
 		c->c_action = "reading client request body";
 		timer_set(&c->c_timer, r->r_loc->lc_client_body_timeout);

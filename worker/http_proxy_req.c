@@ -53,9 +53,9 @@ px_put_escaped(struct buf *b, const char *s, size_t len)
  * The request target, by nginx's rule: with a URI in proxy_pass, the
  * part of $uri that the location matched is replaced by it; without, the
  * client's own target goes on unchanged unless the URI was changed (by a
- * rewrite or a redirect: then $uri and the arguments go).  A rewrite
- * with "break" in the location itself makes the URI in proxy_pass
- * ignored: the whole $uri goes.
+ * rewrite or a redirect to a URI, not to a named location: then $uri
+ * and the arguments go).  A rewrite with "break" makes the URI in
+ * proxy_pass ignored: the whole $uri goes.
  */
 static int
 px_put_target(struct conn *c, struct buf *b)
@@ -96,7 +96,7 @@ px_put_target(struct conn *c, struct buf *b)
 		}
 		return 0;
 	}
-	if (px->px_uri == NULL && !r->r_internal) {
+	if (px->px_uri == NULL && !r->r_uri_changed) {
 		/* the absolute form becomes the origin form */
 		if (t[0] != '/' && t[0] != '*') {
 			size_t off = 7 + strcspn(t + 7, "/?");

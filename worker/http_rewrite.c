@@ -238,6 +238,7 @@ rw_internal(struct conn *c, const struct conf_loc *l, const struct conf_rw *rw)
 	r->r_args = alen > 0 ? args : NULL;
 	r->r_argslen = alen;
 	r->r_internal = 1;
+	r->r_uri_changed = 1;
 	return 0;
 }
 

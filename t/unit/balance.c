@@ -113,6 +113,7 @@ within(int count, int n, double share, double tol)
 static void
 test_rr(void)
 {
+	static struct conf_hc hc;
 	struct fixture f;
 	char seq[16];
 	int i, k, c[MAXP];
@@ -142,6 +143,10 @@ test_rr(void)
 	spread(&f, 300, c, NULL);
 	ok(c[0] == 150 && c[1] == 0 && c[2] == 150, "a down peer is skipped");
 	atomic_store(&f.hs[2].bh_state, BH_DOWN);
+	spread(&f, 100, c, NULL);
+	ok(c[0] == 50 && c[2] == 50, "a checks' down state without "
+	    "health_check (a reload dropped it) is not heeded");
+	f.u.u_hc = &hc;
 	spread(&f, 100, c, NULL);
 	ok(c[0] == 100, "a peer the health checks failed is skipped");
 	f.peers[0].p_down = 1;
