@@ -32,6 +32,8 @@ static struct listener *listeners;
 static int nlisteners;
 static struct event sig_ev;
 static struct timer shutdown_timer;
+static struct timer fds_timer;	/* accepting again after EMFILE */
+static int fds_wait;
 static int exiting;
 static int accept_paused;
 static int single;		/* master_process off */
@@ -73,8 +75,16 @@ on_accept(struct event *ev, uint32_t events)
 			if (errno == EAGAIN || errno == EINTR ||
 			    errno == ECONNABORTED)
 				return;
+			/*
+			 * Out of descriptors: the listener stays readable,
+			 * so accepting pauses for half a second (as nginx)
+			 * instead of spinning on the same error
+			 */
 			if (errno == EMFILE || errno == ENFILE) {
 				log_crit("accept4() failed");
+				listeners_pause(1);
+				fds_wait = 1;
+				timer_set(&fds_timer, 500);
 				return;
 			}
 			log_err("accept4() on %s failed", ls->ls_gl->gl_text);
@@ -111,6 +121,14 @@ close_listeners(void)
 			close(listeners[i].ls_ev.ev_fd);
 	}
 	nlisteners = 0;
+}
+
+static void
+on_fds_timer(struct timer *t)
+{
+	fds_wait = 0;
+	if (conn_count() < gen->g_main->mc_worker_connections)
+		listeners_pause(0);
 }
 
 static void
@@ -183,6 +201,7 @@ worker_init(struct gen *g, int slot)
 	    ups_init(g) == -1 || tls_worker_init(g) == -1)
 		return -1;
 	timer_init(&shutdown_timer, on_shutdown_timeout, NULL);
+	timer_init(&fds_timer, on_fds_timer, NULL);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGQUIT);
@@ -233,7 +252,7 @@ worker_loop(void)
 	for (;;) {
 		if (event_loop_once() == -1)
 			break;
-		if (accept_paused && !worker_stopping &&
+		if (accept_paused && !worker_stopping && !fds_wait &&
 		    conn_count() < gen->g_main->mc_worker_connections)
 			listeners_pause(0);
 		if (exiting || (worker_stopping && conn_count() == 0))
