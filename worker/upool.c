@@ -6,7 +6,9 @@
  * connection is watched: the upstream closing it, or sending anything
  * unasked, takes it out at once, and keepalive_timeout closes it.
  * Objects come from a free list, which grows only when more connections
- * are open at once than ever before.
+ * are open at once than ever before.  One closed goes back to it only
+ * after the batch of events it was closed in (upool_reap()): an event of
+ * the batch for its old descriptor must find it closed, not reused.
  */
 #include "core.h"
 
@@ -17,6 +19,7 @@
 
 static struct upconn *idle;		/* most recently used first */
 static struct upconn *free_list;
+static struct upconn *closed;		/* in this batch of events */
 static int nidle;
 
 static void
@@ -161,8 +164,21 @@ upool_close(struct upconn *uc)
 		close(uc->uc_fd);
 	uc->uc_fd = -1;
 	uc->uc_wake = NULL;
-	uc->uc_next = free_list;
-	free_list = uc;
+	uc->uc_next = closed;
+	closed = uc;
+}
+
+/* after a batch of events: the objects closed in it may be used again */
+void
+upool_reap(void)
+{
+	struct upconn *uc;
+
+	while ((uc = closed) != NULL) {
+		closed = uc->uc_next;
+		uc->uc_next = free_list;
+		free_list = uc;
+	}
 }
 
 int

@@ -37,6 +37,7 @@ void		 upool_put(struct upconn *, int max_idle, msec_t timeout);
 /* not kept: closed when the upstream closes it, or after timeout */
 void		 upool_drain(struct upconn *, msec_t timeout);
 void		 upool_close(struct upconn *);
+void		 upool_reap(void);
 int		 upool_count(void);
 /* a stopping worker closes what is idle */
 void		 upool_close_idle(void);

@@ -17,6 +17,7 @@
 #include "event.h"
 #include "http_log.h"
 #include "log.h"
+#include "upool.h"
 #include "ups.h"
 #include "tls.h"
 #include "worker.h"
@@ -252,6 +253,7 @@ worker_loop(void)
 	for (;;) {
 		if (event_loop_once() == -1)
 			break;
+		upool_reap();
 		if (accept_paused && !worker_stopping && !fds_wait &&
 		    conn_count() < gen->g_main->mc_worker_connections)
 			listeners_pause(0);
