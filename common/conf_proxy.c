@@ -187,13 +187,15 @@ pass_prefix(struct conf_parser *cp, struct conf_loc *l, const char *url,
 
 /*
  * A proxy_pass with variables.  When its host is written out (the
- * variables come after the first '/', or begin with $request_uri, $uri
- * or $document_uri), the host is taken at load as without variables and
- * only the URI is made per request.  Otherwise the whole URL is made per
- * request, and its host must name an upstream block, or the host:port of
- * another proxy_pass: names are resolved at load only.  Either way the
- * URI made replaces the request's whole URI, and without one the
- * client's target goes unchanged (nginx's rule).
+ * variables come after the first '/', begin with $request_uri, $uri or
+ * $document_uri, or follow a unix socket's closing ':'), the host is
+ * taken at load as without variables and only the URI is made per
+ * request.  Otherwise the whole URL is made per request, and its host
+ * must name an upstream block, the host:port of another proxy_pass, or
+ * the address written just before the variables (pass_prefix): names
+ * are resolved at load only.  Either way the URI made replaces the
+ * request's whole URI, and without one the client's target goes as
+ * without variables (nginx's rule).
  */
 static int
 parse_pass_vars(struct conf_parser *cp, struct conf_loc *l, const char *url,

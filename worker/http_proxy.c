@@ -687,6 +687,7 @@ http_proxy_start(struct conn *c)
 	/*
 	 * An error_page after a proxied answer brought the request here:
 	 * that proxy goes, but a body it read whole goes on to this one
+	 * (r_has_body is 0 then: nothing is read or awaited again)
 	 */
 	if (old != NULL && old->px_rbuffered && !r->r_has_body) {
 		kept = 1;
@@ -730,7 +731,7 @@ http_proxy_start(struct conn *c)
 	if ((px->px_buf = buf_get(size)) == NULL)
 		return px_fail(c, 500, "out of memory for a buffer");
 	/* the client waits for this before it sends the body */
-	if (!kept && r->r_has_body && r->r_expect && r->r_head.hh_version == 11 &&
+	if (r->r_has_body && r->r_expect && r->r_head.hh_version == 11 &&
 	    c->c_in->b_pos == c->c_in->b_last) {
 		ssize_t n;
 
@@ -757,9 +758,8 @@ http_proxy_start(struct conn *c)
 	 * upstream): the whole body is read first, so a slow client holds
 	 * no upstream connection and the upstream gets a Content-Length
 	 */
-	if (!kept && r->r_has_body && pc->px_pass_body &&
-	    (pc->px_request_buffering || (r->r_chunked &&
-	    pc->px_http_version == 10))) {
+	if (r->r_has_body && pc->px_pass_body && (pc->px_request_buffering ||
+	    (r->r_chunked && pc->px_http_version == 10))) {
 		px->px_rbuffered = 1;
 		c->c_action = "reading client request body";
 		timer_set(&c->c_timer, r->r_loc->lc_client_body_timeout);
