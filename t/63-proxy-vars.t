@@ -239,27 +239,9 @@ like($t->error_log, qr/invalid host in upstream "\[::1/,
     'an invalid host: logged');
 $t->allow_log(qr/no resolver defined to resolve/);
 
-# a scheme in a variable cannot be known at load: a config error, as in
-# nginx ("invalid URL prefix")
-{
-	my $t2 = PorticoTest->new;
-	$t2->write_conf(<<"EOF");
-events {}
-http {
-    server {
-        listen 127.0.0.1:%%PORT_0%%;
-        location / { proxy_pass \$scheme://127.0.0.1:$A; }
-    }
-}
-EOF
-	my ($rc, $out) = $t2->run_cmd('-t');
-	isnt($rc, 0, 'a scheme in a variable: -t fails');
-	like($out, qr/portico\.conf:6: invalid URL prefix/, '... with file:line');
-}
-
-# "proxy_redirect default" has no URL to stand for: refused, as nginx
-# refuses it
-{
+# a location that "portico -t" must refuse: (exit status, its output)
+sub conf_test {
+	my ($loc) = @_;
 	my $t2 = PorticoTest->new;
 	$t2->write_conf(<<"EOF");
 events {}
@@ -267,18 +249,28 @@ http {
     server {
         listen 127.0.0.1:%%PORT_0%%;
         location / {
-            proxy_redirect default;
-            proxy_pass http://127.0.0.1:$A\$request_uri;
+$loc
         }
     }
 }
 EOF
-	my ($rc, $out) = $t2->run_cmd('-t');
-	isnt($rc, 0, 'proxy_redirect default with variables: -t fails');
-	my $msg = '"proxy_redirect default" cannot be used with "proxy_pass" '
-	    . 'directive with variables';
-	like($out, qr/portico\.conf:8: \Q$msg\E/, '... with file:line');
+	return $t2->run_cmd('-t');
 }
+
+# a scheme in a variable cannot be known at load: a config error, as in
+# nginx ("invalid URL prefix")
+my ($rc, $out) = conf_test("proxy_pass \$scheme://127.0.0.1:$A;");
+isnt($rc, 0, 'a scheme in a variable: -t fails');
+like($out, qr/portico\.conf:7: invalid URL prefix/, '... with file:line');
+
+# "proxy_redirect default" has no URL to stand for: refused, as nginx
+# refuses it
+($rc, $out) = conf_test("proxy_redirect default;\n"
+    . "proxy_pass http://127.0.0.1:$A\$request_uri;");
+isnt($rc, 0, 'proxy_redirect default with variables: -t fails');
+my $msg = '"proxy_redirect default" cannot be used with "proxy_pass" '
+    . 'directive with variables';
+like($out, qr/portico\.conf:8: \Q$msg\E/, '... with file:line');
 
 # ------------------------------------------------------------------
 # nginx on the same block and the same stubs

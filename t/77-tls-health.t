@@ -81,17 +81,22 @@ ok(wait_until(sub {
 	($row, $out) = table();
 	return ($row->{"127.0.0.1:$dead"}[0] // '') eq 'down';
 }, 10), 'the dead peer is found down') or diag($out);
-# two checks of the TLS peer at least: its "last check ... ago" goes
-# down once
-my $prev;
-ok(wait_until(sub {
-	($row, $out) = table();
-	my ($ago) = ($row->{$live}[1] // '') =~ /^([\d.]+)s ago/;
-	return 0 unless defined $ago;
-	my $again = defined $prev && $ago < $prev;
-	$prev = $ago;
-	return $again;
-}, 10), 'the TLS peer was checked twice') or diag($out);
+# wait until the peer of the group was checked twice at least: its
+# "last check ... ago" goes down once
+sub checked_twice {
+	my ($ups, $peer, $tt) = @_;
+	my $prev;
+	return wait_until(sub {
+		($row, $out) = table($ups, $tt);
+		my ($ago) = ($row->{$peer}[1] // '') =~ /^([\d.]+)s ago/;
+		return 0 unless defined $ago;
+		my $again = defined $prev && $ago < $prev;
+		$prev = $ago;
+		return $again;
+	}, 10);
+}
+ok(checked_twice('be', $live), 'the TLS peer was checked twice')
+    or diag($out);
 is($row->{$live}[0], 'up', 'the TLS peer is up: checked over TLS')
     or diag($out);
 for (1 .. 4) {
@@ -102,15 +107,8 @@ for (1 .. 4) {
 # be2: no proxy_pass names it as written; the https:// one with a
 # variable makes its checks TLS ones
 my $live2 = '127.0.0.1:' . $t->port(2);
-$prev = undef;
-ok(wait_until(sub {
-	($row, $out) = table('be2');
-	my ($ago) = ($row->{$live2}[1] // '') =~ /^([\d.]+)s ago/;
-	return 0 unless defined $ago;
-	my $again = defined $prev && $ago < $prev;
-	$prev = $ago;
-	return $again;
-}, 10), 'be2: the TLS peer was checked twice') or diag($out);
+ok(checked_twice('be2', $live2), 'be2: the TLS peer was checked twice')
+    or diag($out);
 is($row->{$live2}[0], 'up', 'be2: up, checked over TLS') or diag($out);
 my ($st, undef, $body) = http_get($t->port(0), '/v/x');
 is("$st $body", "200 tls peer\n", 'proxy_pass https://$b reaches it');
@@ -142,15 +140,8 @@ http {
 EOF
 $t2->run;
 my $plain = '127.0.0.1:' . $t2->port(1);
-$prev = undef;
-ok(wait_until(sub {
-	($row, $out) = table('plain', $t2);
-	my ($ago) = ($row->{$plain}[1] // '') =~ /^([\d.]+)s ago/;
-	return 0 unless defined $ago;
-	my $again = defined $prev && $ago < $prev;
-	$prev = $ago;
-	return $again;
-}, 10), 'plain: the peer was checked twice') or diag($out);
+ok(checked_twice('plain', $plain, $t2), 'plain: the peer was checked twice')
+    or diag($out);
 is($row->{$plain}[0], 'up', 'plain: up, checked in plain HTTP') or diag($out);
 ($st, undef, $body) = http_get($t2->port(0), '/p/x');
 is("$st $body", "200 plain peer\n", 'proxy_pass http://$u reaches it');
