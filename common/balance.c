@@ -55,8 +55,9 @@ balance_init(struct balance *b, const struct conf_upstream *u,
  * check of an older configuration's keeper may end after a reload that
  * dropped it, and nothing would bring the peer back.
  */
-static int
-is_checked_down(const struct conf_upstream *u, struct balance_health *h)
+int
+balance_checked_down(const struct conf_upstream *u,
+    const struct balance_health *h)
 {
 	return u->u_hc != NULL && atomic_load(&h->bh_state) == BH_DOWN;
 }
@@ -67,7 +68,7 @@ balance_is_available(const struct balance *b, int i, msec_t now)
 	const struct conf_peer *p = &b->b_ups->u_peers[i];
 	struct balance_health *h = b->b_health[i];
 
-	if (p->p_down || is_checked_down(b->b_ups, h))
+	if (p->p_down || balance_checked_down(b->b_ups, h))
 		return 0;
 	if (p->p_max_fails && atomic_load(&h->bh_fails) >= p->p_max_fails &&
 	    now - atomic_load(&h->bh_checked) <= p->p_fail_timeout)
@@ -134,7 +135,7 @@ balance_rr(struct balance *b, uint8_t *tried, msec_t now)
 		struct balance_health *h = b->b_health[0];
 
 		if (is_tried(tried, 0) || p->p_down ||
-		    is_checked_down(u, h) ||
+		    balance_checked_down(u, h) ||
 		    (p->p_max_conns &&
 		    atomic_load(&h->bh_conns) >= p->p_max_conns))
 			return -1;

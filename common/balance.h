@@ -70,6 +70,8 @@ void	 balance_init(struct balance *, const struct conf_upstream *,
 int	 balance_pick(struct balance *, const struct sockaddr *client,
 	    const char *key, size_t keylen, uint8_t *tried, msec_t now);
 int	 balance_done(struct balance *, int peer, int failed, msec_t now);
+int	 balance_checked_down(const struct conf_upstream *,
+	    const struct balance_health *);
 int	 balance_is_available(const struct balance *, int peer, msec_t now);
 
 /* the methods one by one (balance_pick() chooses by u_method) */

@@ -102,8 +102,7 @@ peer_state(const struct conf_upstream *u, const struct conf_peer *p,
 {
 	if (p->p_down)
 		return "disabled";
-	/* as the balancer: a state of checks the group no longer has */
-	if (u->u_hc != NULL && atomic_load(&h->bh_state) == BH_DOWN)
+	if (balance_checked_down(u, h))
 		return "down";
 	if (p->p_max_fails && atomic_load(&h->bh_fails) >= p->p_max_fails &&
 	    now - atomic_load(&h->bh_checked) <= p->p_fail_timeout)

@@ -449,6 +449,10 @@ EOF
 	ok(($n{s} // 0) >= 20 && ($n{live} // 0) >= 20,
 	    'the peer its checks took out gets traffic again')
 	    or diag(join ' ', %n);
+	my (undef, $tab) = $t->capture([ PorticoTest::bin(), '-p',
+	    $t->dir . '/', '-c', $t->conf_path, '-a', 'health' ]);
+	like($tab, qr/^hs\s+\Q$sa\E\s+up\s/m, '... and -a health says up')
+	    or diag($tab);
 	$t->stop;
 	$_->stop for $s, $m;
 });

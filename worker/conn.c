@@ -412,8 +412,8 @@ conn_nodelay_set(struct conn *c)
 
 /*
  * tcp_nodelay off: not set (or cleared) for this answer, so that the
- * kernel may merge its small segments; http_static_reset() lets it be
- * set again for the next one
+ * kernel may merge its small segments; http_req_reset() lets it be set
+ * again for the next one
  */
 void
 conn_nodelay_hold(struct conn *c)

@@ -94,12 +94,34 @@ http_req_clear(struct http_req *r)
 	memset(p + b, 0, sizeof(*r) - b);
 }
 
+/*
+ * The request target without the scheme and host of an absolute form
+ * ("http://host/p?q" gives "/p?q", "http://host?q" gives "?q" and
+ * "http://host" nothing): what $request_uri and proxy_pass pass on
+ */
+const char *
+http_target_origin(const struct http_req *r, size_t *len)
+{
+	const char *t = r->r_head.hh_target;
+	size_t n = r->r_head.hh_targetlen, skip;
+
+	*len = n;
+	if (n <= 7 || strncasecmp(t, "http://", 7) != 0)
+		return t;
+	skip = MIN(n, 7 + strcspn(t + 7, "/?"));
+	*len = n - skip;
+	return t + skip;
+}
+
 void
 http_req_reset(struct conn *c)
 {
 	struct http_req *r = &c->c_req;
 
 	http_static_reset(c);
+	/* tcp_nodelay off held for this answer: on before the next write */
+	if (c->c_nodelay == -1)
+		c->c_nodelay = 0;
 	buf_put(r->r_headbuf);
 	http_req_clear(r);
 	c->c_scan = 0;

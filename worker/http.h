@@ -83,6 +83,7 @@ int	 http_process(struct conn *);
 int	 http_body_discard(struct conn *);
 int	 http_error(struct conn *, int status, const char *reason);
 void	 http_req_clear(struct http_req *);
+const char *http_target_origin(const struct http_req *, size_t *len);
 void	 http_req_reset(struct conn *);
 int	 http_special(struct conn *, int status);
 int	 http_keepalive_ok(struct conn *);

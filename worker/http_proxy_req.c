@@ -26,8 +26,17 @@ is_unsafe(unsigned char ch)
 	    ch == '?' || ch == '"';
 }
 
+/* what would break the request line: a URI made by variables (a decoded
+ * $uri or capture may hold a space, a CR or a LF) */
 static int
-px_put_escaped(struct buf *b, const char *s, size_t len)
+is_ctl(unsigned char ch)
+{
+	return ch <= 0x20 || ch == 0x7f;
+}
+
+static int
+px_put_escaped(struct buf *b, const char *s, size_t len,
+    int (*unsafe)(unsigned char))
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i;
@@ -35,7 +44,7 @@ px_put_escaped(struct buf *b, const char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		unsigned char ch = s[i];
 
-		if (!is_unsafe(ch)) {
+		if (!unsafe(ch)) {
 			if (px_put(b, s + i, 1) == -1)
 				return -1;
 			continue;
@@ -47,6 +56,17 @@ px_put_escaped(struct buf *b, const char *s, size_t len)
 		*b->b_last++ = hex[ch & 15];
 	}
 	return 0;
+}
+
+/* a target that must begin with '/': "" goes as "/", "?q" as "/?q" */
+static int
+px_put_rooted(struct buf *b, const char *s, size_t len,
+    int (*unsafe)(unsigned char))
+{
+	if ((len == 0 || s[0] == '?') && px_put(b, "/", 1) == -1)
+		return -1;
+	return unsafe != NULL ? px_put_escaped(b, s, len, unsafe) :
+	    px_put(b, s, len);
 }
 
 /*
@@ -63,60 +83,27 @@ px_put_target(struct conn *c, struct buf *b)
 	struct http_req *r = &c->c_req;
 	const struct conf_proxy *px = &r->r_loc->lc_px;
 	const struct conf_loc *l = r->r_loc;
-	const char *t = r->r_head.hh_target;
-	size_t skip;
+	const char *t;
+	size_t skip, len;
 
-	/*
-	 * Made by proxy_pass's variables: sent as made, in place of all,
-	 * but for what would break the request line (a decoded $uri or
-	 * capture may hold a space, a CR or a LF)
-	 */
-	if (c->c_proxy->px_duri != NULL) {
-		static const char hex[] = "0123456789ABCDEF";
-		const char *d = c->c_proxy->px_duri;
-		size_t i, run, n = c->c_proxy->px_durilen;
-		char esc[3];
-
-		if (d[0] == '?' && px_put(b, "/", 1) == -1)
-			return -1;
-		for (i = 0; i < n; i += run + 1) {
-			for (run = 0; i + run < n &&
-			    (unsigned char)d[i + run] > 0x20 &&
-			    d[i + run] != 0x7f; run++)
-				;
-			if (px_put(b, d + i, run) == -1)
-				return -1;
-			if (i + run == n)
-				break;
-			esc[0] = '%';
-			esc[1] = hex[(unsigned char)d[i + run] >> 4];
-			esc[2] = hex[(unsigned char)d[i + run] & 15];
-			if (px_put(b, esc, 3) == -1)
-				return -1;
-		}
-		return 0;
-	}
+	/* made by proxy_pass's variables: sent as made, in place of all */
+	if (c->c_proxy->px_duri != NULL)
+		return px_put_rooted(b, c->c_proxy->px_duri,
+		    c->c_proxy->px_durilen, is_ctl);
 	if (px->px_uri == NULL && !r->r_uri_changed) {
 		/* the absolute form becomes the origin form */
-		if (t[0] != '/' && t[0] != '*') {
-			size_t off = 7 + strcspn(t + 7, "/?");
-
-			if (off >= r->r_head.hh_targetlen)
-				return px_put(b, "/", 1);
-			if (t[off] == '?' && px_put(b, "/", 1) == -1)
-				return -1;
-			return px_put(b, t + off, r->r_head.hh_targetlen - off);
-		}
-		return px_put(b, t, r->r_head.hh_targetlen);
+		t = http_target_origin(r, &len);
+		return px_put_rooted(b, t, len, NULL);
 	}
 	if (px->px_uri != NULL && !r->r_rw_break) {
 		skip = l->lc_match == LOC_EXACT ? r->r_pathlen :
 		    MIN(l->lc_namelen, r->r_pathlen);
 		if (px_put(b, px->px_uri, px->px_urilen) == -1 ||
-		    px_put_escaped(b, r->r_path + skip, r->r_pathlen - skip) ==
-		    -1)
+		    px_put_escaped(b, r->r_path + skip, r->r_pathlen - skip,
+		    is_unsafe) == -1)
 			return -1;
-	} else if (px_put_escaped(b, r->r_path, r->r_pathlen) == -1)
+	} else if (px_put_escaped(b, r->r_path, r->r_pathlen, is_unsafe) ==
+	    -1)
 		return -1;
 	if (r->r_args != NULL && (px_put(b, "?", 1) == -1 ||
 	    px_put(b, r->r_args, r->r_argslen) == -1))

@@ -780,9 +780,6 @@ http_static_reset(struct conn *c)
 	struct http_file *f = &c->c_req.r_file;
 
 	file_done(c);
-	/* on again before the next write (conn_before_write) */
-	if (c->c_nodelay == -1)
-		c->c_nodelay = 0;
 	buf_put(f->f_buf);
 	memset(f, 0, sizeof(*f));
 }

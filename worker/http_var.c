@@ -139,19 +139,10 @@ var_get(struct conn *c, const struct var_part *vp, char *tmp, size_t tmplen,
 		*len = 0;
 		return 1;
 	case VAR_REQUEST_URI:
-		*v = r->r_head.hh_target;
-		*len = r->r_head.hh_targetlen;
-		/* as nginx: an absolute-form target without its scheme and host */
-		if (*len > 7 && strncasecmp(*v, "http://", 7) == 0) {
-			size_t skip = 7 + strcspn(*v + 7, "/?");
-
-			if (skip >= *len) {
-				*v = "/";
-				*len = 1;
-			} else {
-				*v += skip;
-				*len -= skip;
-			}
+		/* as nginx: an absolute form without its scheme and host */
+		if ((*v = http_target_origin(r, len)), *len == 0) {
+			*v = "/";
+			*len = 1;
 		}
 		return r->r_head.hh_version != 0;
 	case VAR_URI:

@@ -33,8 +33,7 @@ static struct listener *listeners;
 static int nlisteners;
 static struct event sig_ev;
 static struct timer shutdown_timer;
-static struct timer fds_timer;	/* accepting again after EMFILE */
-static int fds_wait;
+static struct timer fds_timer;	/* armed: no accepting, after EMFILE */
 static int exiting;
 static int accept_paused;
 static int single;		/* master_process off */
@@ -84,7 +83,6 @@ on_accept(struct event *ev, uint32_t events)
 			if (errno == EMFILE || errno == ENFILE) {
 				log_crit("accept4() failed");
 				listeners_pause(1);
-				fds_wait = 1;
 				timer_set(&fds_timer, 500);
 				return;
 			}
@@ -127,7 +125,6 @@ close_listeners(void)
 static void
 on_fds_timer(struct timer *t)
 {
-	fds_wait = 0;
 	if (conn_count() < gen->g_main->mc_worker_connections)
 		listeners_pause(0);
 }
@@ -254,7 +251,8 @@ worker_loop(void)
 		if (event_loop_once() == -1)
 			break;
 		upool_reap();
-		if (accept_paused && !worker_stopping && !fds_wait &&
+		if (accept_paused && !worker_stopping &&
+		    !timer_is_armed(&fds_timer) &&
 		    conn_count() < gen->g_main->mc_worker_connections)
 			listeners_pause(0);
 		if (exiting || (worker_stopping && conn_count() == 0))
